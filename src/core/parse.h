@@ -1,0 +1,32 @@
+/*
+ * Strict parsing of numbers and small strings from configuration, the
+ * command line and URLs.  No leading/trailing space, no signs, no trailing
+ * garbage, explicit bounds.
+ */
+#ifndef KURA_CORE_PARSE_H
+#define KURA_CORE_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+/* Decimal unsigned in [min, max].  KURA_EINVAL if not a number, KURA_ERANGE
+ * if outside the bounds. */
+kura_err kura_parse_u64(const char *s, uint64_t min, uint64_t max,
+    uint64_t *ret_val);
+/* "true"/"false"/"yes"/"no"/"on"/"off"/"1"/"0". */
+kura_err kura_parse_bool(const char *s, bool *ret_val);
+/* True if s is valid UTF-8 of at most max_bytes bytes with no control
+ * characters (U+0000..U+001F, U+007F..U+009F). */
+bool kura_text_ok(const char *s, size_t max_bytes);
+/* True if s is non-empty, at most max bytes, and every byte is in
+ * [A-Za-z0-9] or in the extra set. */
+bool kura_token_ok(const char *s, size_t max, const char *extra);
+/* Split "host:port" or "[v6]:port" into a host (brackets removed) and port.
+ * ret_host is malloc'd. */
+kura_err kura_parse_hostport(const char *s, char **ret_host,
+    uint16_t *ret_port);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * The store interface.  Everything above src/store speaks only this header;
+ * backends (sqlite.c now, pg.c later) implement struct store_ops.
+ *
+ * Threads: a struct store may be shared by many threads.  Each thread gets
+ * its own backend connection, opened lazily on first use and closed when
+ * the thread exits or the store is closed.  Transactions are per thread.
+ *
+ * Tenancy: every call that touches tenant-owned rows takes a
+ * const struct store_tctx *, and the backend puts its tenant_id in every
+ * WHERE clause; there is no tenant-owned call without one.  The tenant
+ * registry itself (tenants, tenant key wrapping for KEK rotation) is the
+ * operator's and takes no context.
+ *
+ * Rows: blobs (ciphertexts) are malloc'd and owned by the row; free rows
+ * with the matching *_free function (accepts NULL).  Customer content only
+ * ever reaches the store already sealed (kcrypto_seal).
+ */
+#ifndef KURA_STORE_STORE_H
+#define KURA_STORE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define STORE_ID_MAX 40        /* same as KCRYPTO_ID_MAX */
+#define STORE_CONTRACT_MAX 64
+#define STORE_STATUS_MAX 16
+#define STORE_REGION_MAX 32
+#define STORE_TZ_MAX 64
+#define STORE_INDEX_MAX 65     /* 64 hex + NUL */
+
+struct store;
+
+/* Authenticated tenant context: only ever built from a verified session,
+ * token or operator CLI argument, never from request bodies. */
+struct store_tctx {
+	char tenant_id[STORE_ID_MAX];
+};
+
+struct store_blob {
+	uint8_t *data;
+	size_t len;
+};
+
+struct store_tenant {
+	char id[STORE_ID_MAX];
+	char contract_id[STORE_CONTRACT_MAX + 1];
+	struct store_blob name;             /* sealed */
+	uint32_t seats;
+	char status[STORE_STATUS_MAX];      /* active|suspended|terminated|purged */
+	char region[STORE_REGION_MAX];
+	char timezone[STORE_TZ_MAX];
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+struct store_tenant_key {
+	char tenant_id[STORE_ID_MAX];
+	uint32_t version;
+	uint32_t kek_version;
+	struct store_blob wrapped;
+	int64_t created_us;
+};
+
+struct store_user {
+	char id[STORE_ID_MAX];
+	char tenant_id[STORE_ID_MAX];
+	char login_index[STORE_INDEX_MAX];  /* blind index of login id */
+	char email_index[STORE_INDEX_MAX];  /* blind index of lower-cased email */
+	struct store_blob login_id;         /* sealed */
+	struct store_blob email;            /* sealed */
+	struct store_blob display_name;     /* sealed */
+	char *password_hash;                /* Argon2id string or NULL (invited) */
+	char status[STORE_STATUS_MAX];      /* invited|active|disabled */
+	char *roles;                        /* comma-separated role names */
+	uint32_t must_change_password;      /* 1 after a one-time password */
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+/* ---- lifecycle ---- */
+
+/* Open (creating if needed) the SQLite database at path, WAL mode,
+ * foreign keys on, temp_store=MEMORY, secure_delete on.  Does not migrate. */
+kura_err store_open_sqlite(const char *path, struct store **ret_store);
+void store_close(struct store *s);
+/* Apply every migration newer than the database's schema version, each in
+ * its own transaction.  Forward only. */
+kura_err store_migrate(struct store *s);
+/* Current schema version and the newest this binary knows. */
+kura_err store_schema_version(struct store *s, int *ret_current, int *ret_newest);
+/* Cheap liveness query on the calling thread's connection (readyz). */
+kura_err store_ping(struct store *s);
+/* Full integrity check (PRAGMA integrity_check / foreign_key_check).
+ * On failure *ret_detail (malloc'd) says what, no customer data. */
+kura_err store_integrity_check(struct store *s, char **ret_detail);
+/* Release the calling thread's connection (call before a worker exits). */
+void store_thread_done(struct store *s);
+
+/* ---- transactions (calling thread's connection; not nestable) ---- */
+kura_err store_begin(struct store *s);     /* BEGIN IMMEDIATE */
+kura_err store_commit(struct store *s);
+kura_err store_rollback(struct store *s);  /* safe to call with no tx */
+
+/* ---- tenant registry (operator scope) ---- */
+/* KURA_EEXIST if id or contract_id is taken. */
+kura_err store_tenant_insert(struct store *s, const struct store_tenant *t);
+kura_err store_tenant_get(struct store *s, const char *id,
+    struct store_tenant **ret_t);
+kura_err store_tenant_get_by_contract(struct store *s, const char *contract_id,
+    struct store_tenant **ret_t);
+/* All tenants ordered by contract id; ret_list is an array of *ret_n rows;
+ * free with store_tenant_list_free. */
+kura_err store_tenant_list(struct store *s, struct store_tenant **ret_list,
+    size_t *ret_n);
+kura_err store_tenant_set_status(struct store *s, const char *id,
+    const char *status);
+void store_tenant_clear(struct store_tenant *t);   /* frees blobs only */
+void store_tenant_free(struct store_tenant *t);
+void store_tenant_list_free(struct store_tenant *list, size_t n);
+
+/* ---- tenant keys ---- */
+/* Insert one wrapped key version.  KURA_EEXIST if (tenant, version) exists. */
+kura_err store_tkey_insert(struct store *s, const struct store_tenant_key *k);
+/* Every key version of the context's tenant, ascending by version. */
+kura_err store_tkey_list(struct store *s, const struct store_tctx *ctx,
+    struct store_tenant_key **ret_list, size_t *ret_n);
+/* Every key version of every tenant (KEK rotation, operator scope). */
+kura_err store_tkey_list_all(struct store *s, struct store_tenant_key **ret_list,
+    size_t *ret_n);
+/* Replace the wrapping of (tenant, version) only if it is still wrapped
+ * under old_kek_version; KURA_ECONFLICT if someone else changed it. */
+kura_err store_tkey_rewrap(struct store *s, const char *tenant_id,
+    uint32_t version, uint32_t old_kek_version, uint32_t new_kek_version,
+    const uint8_t *blob, size_t len);
+/* Distinct KEK versions still referenced, ascending. ret is malloc'd. */
+kura_err store_tkey_kek_versions(struct store *s, uint32_t **ret_versions,
+    size_t *ret_n);
+void store_tkey_list_free(struct store_tenant_key *list, size_t n);
+
+/* ---- users (tenant scope) ---- */
+/* KURA_EEXIST if the login index is taken in this tenant. */
+kura_err store_user_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_user *u);
+kura_err store_user_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_user **ret_u);
+kura_err store_user_get_by_login(struct store *s, const struct store_tctx *ctx,
+    const char *login_index, struct store_user **ret_u);
+/* Users of the tenant, ordered by id; array freed with store_user_list_free. */
+kura_err store_user_list(struct store *s, const struct store_tctx *ctx,
+    struct store_user **ret_list, size_t *ret_n);
+/* Number of users whose status is active or invited (seat usage). */
+kura_err store_user_count_seated(struct store *s, const struct store_tctx *ctx,
+    uint32_t *ret_n);
+void store_user_clear(struct store_user *u);
+void store_user_free(struct store_user *u);
+void store_user_list_free(struct store_user *list, size_t n);
+
+#endif
