@@ -1,1 +1,1290 @@
-/* placeholder until implemented */
+/*
+ * SQLite backend of the store.
+ *
+ * One sqlite3 connection per thread (opened with SQLITE_OPEN_NOMUTEX, so
+ * a connection must never be used by two threads at once; store.c
+ * guarantees that).  Every statement is a constant string in sq_sql[],
+ * prepared lazily once per connection and kept; values are always bound,
+ * never formatted into SQL.  Arguments were validated by store.c.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "core/buf.h"
+#include "core/mem.h"
+#include "store/backend.h"
+
+#define SQ_BUSY_TIMEOUT_MS 5000
+#define SQ_DETAIL_MAX 1024
+
+#define TENANT_COLS "id, contract_id, name, seats, status, region, " \
+	"timezone, created_us, updated_us"
+#define TKEY_COLS "tenant_id, version, kek_version, wrapped, created_us"
+#define USER_COLS "id, tenant_id, login_index, email_index, login_id, " \
+	"email, display_name, password_hash, status, roles, " \
+	"must_change_password, created_us, updated_us"
+
+enum sq_stmt {
+	SQ_PING,
+	SQ_USER_VERSION,
+	SQ_BEGIN,
+	SQ_COMMIT,
+	SQ_ROLLBACK,
+	SQ_INTEGRITY,
+	SQ_FK_CHECK,
+	SQ_TENANT_INSERT,
+	SQ_TENANT_GET,
+	SQ_TENANT_GET_BY_CONTRACT,
+	SQ_TENANT_LIST,
+	SQ_TENANT_SET_STATUS,
+	SQ_TKEY_INSERT,
+	SQ_TKEY_LIST,
+	SQ_TKEY_LIST_ALL,
+	SQ_TKEY_REWRAP,
+	SQ_TKEY_KEK_VERSIONS,
+	SQ_USER_INSERT,
+	SQ_USER_GET,
+	SQ_USER_GET_BY_LOGIN,
+	SQ_USER_LIST,
+	SQ_USER_COUNT_SEATED,
+	SQ_STMT_COUNT
+};
+
+/* Tenant-owned statements carry "tenant_id = ?1" in their WHERE clause. */
+static const char *const sq_sql[SQ_STMT_COUNT] = {
+	[SQ_PING] = "SELECT 1",
+	[SQ_USER_VERSION] = "PRAGMA user_version",
+	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_COMMIT] = "COMMIT",
+	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_INTEGRITY] = "PRAGMA integrity_check",
+	[SQ_FK_CHECK] = "PRAGMA foreign_key_check",
+	[SQ_TENANT_INSERT] =
+	    "INSERT INTO tenants (" TENANT_COLS ") "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_TENANT_GET] =
+	    "SELECT " TENANT_COLS " FROM tenants WHERE id = ?1",
+	[SQ_TENANT_GET_BY_CONTRACT] =
+	    "SELECT " TENANT_COLS " FROM tenants WHERE contract_id = ?1",
+	[SQ_TENANT_LIST] =
+	    "SELECT " TENANT_COLS " FROM tenants ORDER BY contract_id",
+	[SQ_TENANT_SET_STATUS] =
+	    "UPDATE tenants SET status = ?2, updated_us = ?3 WHERE id = ?1",
+	[SQ_TKEY_INSERT] =
+	    "INSERT INTO tenant_keys (" TKEY_COLS ") "
+	    "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[SQ_TKEY_LIST] =
+	    "SELECT " TKEY_COLS " FROM tenant_keys WHERE tenant_id = ?1 "
+	    "ORDER BY version",
+	[SQ_TKEY_LIST_ALL] =
+	    "SELECT " TKEY_COLS " FROM tenant_keys ORDER BY tenant_id, version",
+	[SQ_TKEY_REWRAP] =
+	    "UPDATE tenant_keys SET kek_version = ?4, wrapped = ?5 "
+	    "WHERE tenant_id = ?1 AND version = ?2 AND kek_version = ?3",
+	[SQ_TKEY_KEK_VERSIONS] =
+	    "SELECT DISTINCT kek_version FROM tenant_keys ORDER BY kek_version",
+	[SQ_USER_INSERT] =
+	    "INSERT INTO users (" USER_COLS ") "
+	    "VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	[SQ_USER_GET] =
+	    "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_USER_GET_BY_LOGIN] =
+	    "SELECT " USER_COLS " FROM users "
+	    "WHERE tenant_id = ?1 AND login_index = ?2",
+	[SQ_USER_LIST] =
+	    "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 ORDER BY id",
+	[SQ_USER_COUNT_SEATED] =
+	    "SELECT count(*) FROM users "
+	    "WHERE tenant_id = ?1 AND status IN ('active', 'invited')",
+};
+
+struct sq_conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[SQ_STMT_COUNT];
+};
+
+typedef kura_err (*sq_row_fn)(sqlite3_stmt *st, void *item);
+typedef void (*sq_clear_fn)(void *item);
+
+/*
+ * Map an SQLite result code (extended codes are on) to a kura_err.
+ * Foreign-key violations mean the referenced tenant does not exist;
+ * CHECK/NOT NULL violations mean a value the schema refuses.
+ */
+static kura_err
+sq_err(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return KURA_OK;
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return KURA_EEXIST;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return KURA_ENOENT;
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+	case SQLITE_CONSTRAINT_DATATYPE:
+		return KURA_EINVAL;
+	default:
+		break;
+	}
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return KURA_EBUSY;
+	case SQLITE_NOMEM:
+		return KURA_ENOMEM;
+	default:
+		return KURA_EIO;
+	}
+}
+
+/* Return the connection's cached statement id, preparing it on first use. */
+static kura_err
+sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret_st)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (c->st[id] == NULL) {
+		rc = sqlite3_prepare_v3(c->db, sq_sql[id], -1,
+		    SQLITE_PREPARE_PERSISTENT, &st, NULL);
+		if (rc != SQLITE_OK) {
+			sqlite3_finalize(st);
+			return sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+		}
+		c->st[id] = st;
+	}
+	*ret_st = c->st[id];
+	return KURA_OK;
+}
+
+/* Make a cached statement ready for its next use. */
+static void
+sq_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Bind a non-empty blob (store.c refuses empty sealed values). */
+static int
+sq_bind_blob(sqlite3_stmt *st, int i, const uint8_t *p, size_t len)
+{
+	return sqlite3_bind_blob64(st, i, p, len, SQLITE_STATIC);
+}
+
+static int
+sq_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Step a statement that returns no rows. */
+static kura_err
+sq_step_done(sqlite3_stmt *st)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return KURA_OK;
+	if (rc == SQLITE_ROW)
+		return KURA_EINTERNAL;
+	return sq_err(rc);
+}
+
+/* Copy a NOT NULL text column into a fixed field; too long is EINVAL. */
+static kura_err
+sq_col_text(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	const unsigned char *p;
+	size_t n = 0;
+
+	p = sqlite3_column_text(st, col);
+	if (p == NULL)
+		return sqlite3_column_type(st, col) == SQLITE_NULL ?
+		    KURA_EIO : KURA_ENOMEM;
+	n = (size_t)sqlite3_column_bytes(st, col);
+	if (strlen((const char *)p) != n)
+		return KURA_EIO;
+	if (n >= size)
+		return KURA_EINVAL;
+	memcpy(dst, p, n + 1);
+	return KURA_OK;
+}
+
+/* Copy a text column into a malloc'd string; NULL stays NULL. */
+static kura_err
+sq_col_strdup(sqlite3_stmt *st, int col, char **ret_s)
+{
+	const unsigned char *p;
+	char *s;
+	size_t n = 0;
+
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		*ret_s = NULL;
+		return KURA_OK;
+	}
+	p = sqlite3_column_text(st, col);
+	if (p == NULL)
+		return KURA_ENOMEM;
+	n = (size_t)sqlite3_column_bytes(st, col);
+	if (strlen((const char *)p) != n)
+		return KURA_EIO;
+	if ((s = kura_strndup((const char *)p, n)) == NULL)
+		return KURA_ENOMEM;
+	*ret_s = s;
+	return KURA_OK;
+}
+
+/* Copy a blob column into a malloc'd buffer (NULL data if empty). */
+static kura_err
+sq_col_blob(sqlite3_stmt *st, int col, struct store_blob *ret_b)
+{
+	const void *p;
+	uint8_t *data = NULL;
+	size_t n = 0;
+
+	p = sqlite3_column_blob(st, col);
+	n = (size_t)sqlite3_column_bytes(st, col);
+	if (n > 0) {
+		if (p == NULL)
+			return KURA_ENOMEM;
+		if ((data = malloc(n)) == NULL)
+			return KURA_ENOMEM;
+		memcpy(data, p, n);
+	}
+	ret_b->data = data;
+	ret_b->len = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_col_u32(sqlite3_stmt *st, int col, uint32_t *ret_v)
+{
+	sqlite3_int64 v = 0;
+
+	v = sqlite3_column_int64(st, col);
+	if (v < 0 || v > UINT32_MAX)
+		return KURA_EIO;
+	*ret_v = (uint32_t)v;
+	return KURA_OK;
+}
+
+/* Run a statement returning one integer (PRAGMA reads, counts). */
+static kura_err
+sq_int_query(sqlite3 *db, const char *sql, sqlite3_int64 *ret_v)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	*ret_v = sqlite3_column_int64(st, 0);
+	err = KURA_OK;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* ---- row readers ---- */
+
+static void
+sq_tenant_clear(void *item)
+{
+	store_tenant_clear(item);
+}
+
+static kura_err
+sq_tenant_row(sqlite3_stmt *st, void *item)
+{
+	struct store_tenant *t = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, t->id, sizeof(t->id))) != KURA_OK ||
+	    (err = sq_col_text(st, 1, t->contract_id,
+	    sizeof(t->contract_id))) != KURA_OK ||
+	    (err = sq_col_blob(st, 2, &t->name)) != KURA_OK ||
+	    (err = sq_col_u32(st, 3, &t->seats)) != KURA_OK ||
+	    (err = sq_col_text(st, 4, t->status, sizeof(t->status))) != KURA_OK ||
+	    (err = sq_col_text(st, 5, t->region, sizeof(t->region))) != KURA_OK ||
+	    (err = sq_col_text(st, 6, t->timezone,
+	    sizeof(t->timezone))) != KURA_OK)
+		return err;
+	t->created_us = sqlite3_column_int64(st, 7);
+	t->updated_us = sqlite3_column_int64(st, 8);
+	return KURA_OK;
+}
+
+static void
+sq_tkey_clear(void *item)
+{
+	struct store_tenant_key *k = item;
+
+	kura_wipe(k->wrapped.data, k->wrapped.len);
+	KURA_FREE(k->wrapped.data);
+	k->wrapped.len = 0;
+}
+
+static kura_err
+sq_tkey_row(sqlite3_stmt *st, void *item)
+{
+	struct store_tenant_key *k = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, k->tenant_id,
+	    sizeof(k->tenant_id))) != KURA_OK ||
+	    (err = sq_col_u32(st, 1, &k->version)) != KURA_OK ||
+	    (err = sq_col_u32(st, 2, &k->kek_version)) != KURA_OK ||
+	    (err = sq_col_blob(st, 3, &k->wrapped)) != KURA_OK)
+		return err;
+	k->created_us = sqlite3_column_int64(st, 4);
+	return KURA_OK;
+}
+
+static void
+sq_user_clear(void *item)
+{
+	store_user_clear(item);
+}
+
+static kura_err
+sq_user_row(sqlite3_stmt *st, void *item)
+{
+	struct store_user *u = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, u->id, sizeof(u->id))) != KURA_OK ||
+	    (err = sq_col_text(st, 1, u->tenant_id,
+	    sizeof(u->tenant_id))) != KURA_OK ||
+	    (err = sq_col_text(st, 2, u->login_index,
+	    sizeof(u->login_index))) != KURA_OK ||
+	    (err = sq_col_text(st, 3, u->email_index,
+	    sizeof(u->email_index))) != KURA_OK ||
+	    (err = sq_col_blob(st, 4, &u->login_id)) != KURA_OK ||
+	    (err = sq_col_blob(st, 5, &u->email)) != KURA_OK ||
+	    (err = sq_col_blob(st, 6, &u->display_name)) != KURA_OK ||
+	    (err = sq_col_strdup(st, 7, &u->password_hash)) != KURA_OK ||
+	    (err = sq_col_text(st, 8, u->status, sizeof(u->status))) != KURA_OK ||
+	    (err = sq_col_strdup(st, 9, &u->roles)) != KURA_OK ||
+	    (err = sq_col_u32(st, 10, &u->must_change_password)) != KURA_OK)
+		return err;
+	if (u->roles == NULL)
+		return KURA_EIO;
+	u->created_us = sqlite3_column_int64(st, 11);
+	u->updated_us = sqlite3_column_int64(st, 12);
+	return KURA_OK;
+}
+
+/*
+ * Step a bound statement expected to return at most one row and read it
+ * into a new item of the given size.  KURA_ENOENT if there is no row.
+ * The statement is reset either way.
+ */
+static kura_err
+sq_one(sqlite3_stmt *st, size_t size, sq_row_fn rd, sq_clear_fn clr,
+    void **ret_item)
+{
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE) {
+		err = KURA_ENOENT;
+		goto out;
+	}
+	if (rc != SQLITE_ROW) {
+		err = sq_err(rc);
+		goto out;
+	}
+	if ((item = kura_calloc(1, size)) == NULL) {
+		err = KURA_ENOMEM;
+		goto out;
+	}
+	if ((err = rd(st, item)) != KURA_OK)
+		goto out;
+	*ret_item = item;
+	item = NULL;
+out:
+	if (item != NULL) {
+		clr(item);
+		free(item);
+	}
+	sq_done(st);
+	return err;
+}
+
+/*
+ * Step a bound statement and collect every row into a malloc'd array
+ * (never NULL on success, even when empty).  At most STORE_LIST_MAX rows,
+ * else KURA_ETOOBIG.  The statement is reset either way.
+ */
+static kura_err
+sq_list(sqlite3_stmt *st, size_t size, sq_row_fn rd, sq_clear_fn clr,
+    void **ret_list, size_t *ret_n)
+{
+	unsigned char *list = NULL, *p;
+	size_t n = 0, cap = 0, ncap, i;
+	kura_err err;
+	int rc;
+
+	if ((list = kura_calloc(1, size)) == NULL) {
+		err = KURA_ENOMEM;
+		goto out;
+	}
+	cap = 1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == STORE_LIST_MAX) {
+			err = KURA_ETOOBIG;
+			goto out;
+		}
+		if (n == cap) {
+			ncap = cap * 2 > STORE_LIST_MAX ? STORE_LIST_MAX :
+			    cap * 2;
+			p = kura_reallocarray(list, ncap, size);
+			if (p == NULL) {
+				err = KURA_ENOMEM;
+				goto out;
+			}
+			list = p;
+			cap = ncap;
+		}
+		memset(list + n * size, 0, size);
+		n++;
+		if ((err = rd(st, list + (n - 1) * size)) != KURA_OK)
+			goto out;
+	}
+	if (rc != SQLITE_DONE) {
+		err = sq_err(rc);
+		goto out;
+	}
+	*ret_list = list;
+	*ret_n = n;
+	list = NULL;
+	err = KURA_OK;
+out:
+	if (list != NULL) {
+		for (i = 0; i < n; i++)
+			clr(list + i * size);
+		free(list);
+	}
+	sq_done(st);
+	return err;
+}
+
+/* ---- lifecycle ---- */
+
+/*
+ * Create the database file with mode 0600 before SQLite sees it (SQLite
+ * then gives -wal and -shm the same mode).  An existing file must be a
+ * regular file, not a symlink, with no group or other permissions:
+ * KURA_EPERM otherwise.
+ */
+static kura_err
+sq_init(const char *path)
+{
+	struct stat sb;
+	int fd;
+
+	if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return KURA_EINVAL;
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd >= 0) {
+		/* umask may have removed bits we need; set exactly 0600 */
+		if (fchmod(fd, 0600) == -1) {
+			close(fd);
+			return KURA_EIO;
+		}
+		if (close(fd) == -1)
+			return KURA_EIO;
+		return KURA_OK;
+	}
+	if (errno != EEXIST)
+		return errno == EACCES ? KURA_EPERM :
+		    errno == ENOENT ? KURA_ENOENT : KURA_EIO;
+	if (lstat(path, &sb) == -1)
+		return KURA_EIO;
+	if (!S_ISREG(sb.st_mode) || (sb.st_mode & 077) != 0)
+		return KURA_EPERM;
+	return KURA_OK;
+}
+
+static void
+sq_conn_close(void *be)
+{
+	struct sq_conn *c = be;
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < SQ_STMT_COUNT; i++)
+		sqlite3_finalize(c->st[i]);
+	sqlite3_close_v2(c->db);
+	free(c);
+}
+
+/* Set a connection's pragmas and check that each one took effect. */
+static kura_err
+sq_configure(sqlite3 *db)
+{
+	static const struct {
+		const char *set;
+		const char *get;
+		sqlite3_int64 want;
+	} pragmas[] = {
+		{ "PRAGMA synchronous = FULL", "PRAGMA synchronous", 2 },
+		{ "PRAGMA foreign_keys = ON", "PRAGMA foreign_keys", 1 },
+		{ "PRAGMA temp_store = MEMORY", "PRAGMA temp_store", 2 },
+		{ "PRAGMA secure_delete = ON", "PRAGMA secure_delete", 1 },
+		{ "PRAGMA trusted_schema = OFF", "PRAGMA trusted_schema", 0 },
+		{ "PRAGMA cell_size_check = ON", "PRAGMA cell_size_check", 1 },
+	};
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	sqlite3_int64 v = 0;
+	kura_err err;
+	size_t i;
+	int rc;
+
+	if (sqlite3_busy_timeout(db, SQ_BUSY_TIMEOUT_MS) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1,
+	    (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DML, 0,
+	    (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_DQS_DDL, 0,
+	    (int *)NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0,
+	    (int *)NULL) != SQLITE_OK) {
+		err = KURA_EIO;
+		goto out;
+	}
+
+	/* journal_mode answers with the mode in force, which is not WAL
+	 * if the file system cannot do it */
+	rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st,
+	    NULL);
+	if (rc != SQLITE_OK) {
+		err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	mode = sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		err = KURA_EIO;
+		goto out;
+	}
+
+	for (i = 0; i < sizeof(pragmas) / sizeof(pragmas[0]); i++) {
+		rc = sqlite3_exec(db, pragmas[i].set, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+			goto out;
+		}
+		if ((err = sq_int_query(db, pragmas[i].get, &v)) != KURA_OK)
+			goto out;
+		if (v != pragmas[i].want) {
+			err = KURA_EIO;
+			goto out;
+		}
+	}
+	err = KURA_OK;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+/* Open and configure one connection to the database file at path. */
+static kura_err
+sq_conn_open(const char *path, void **ret_be)
+{
+	struct sq_conn *c;
+	kura_err err;
+	int rc;
+
+	if ((c = kura_calloc(1, sizeof(*c))) == NULL)
+		return KURA_ENOMEM;
+	rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW |
+	    SQLITE_OPEN_EXRESCODE, NULL);
+	if (rc != SQLITE_OK) {
+		err = c->db == NULL ? KURA_ENOMEM :
+		    (rc & 0xff) == SQLITE_CANTOPEN ? KURA_EPERM :
+		    sq_err(rc);
+		goto out;
+	}
+	if ((err = sq_configure(c->db)) != KURA_OK)
+		goto out;
+	*ret_be = c;
+	c = NULL;
+out:
+	sq_conn_close(c);
+	return err;
+}
+
+static kura_err
+sq_user_version(struct sq_conn *c, int *ret_v)
+{
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 v = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_USER_VERSION, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	v = sqlite3_column_int64(st, 0);
+	if (v < 0 || v > INT_MAX) {
+		err = KURA_EIO;
+		goto out;
+	}
+	*ret_v = (int)v;
+out:
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_schema_version(void *be, int *ret_version)
+{
+	return sq_user_version(be, ret_version);
+}
+
+static kura_err
+sq_simple(struct sq_conn *c, enum sq_stmt id)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	err = sq_step_done(st);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_begin(void *be)
+{
+	return sq_simple(be, SQ_BEGIN);
+}
+
+static kura_err
+sq_commit(void *be)
+{
+	return sq_simple(be, SQ_COMMIT);
+}
+
+static kura_err
+sq_rollback(void *be)
+{
+	return sq_simple(be, SQ_ROLLBACK);
+}
+
+static int
+sq_in_tx(void *be)
+{
+	struct sq_conn *c = be;
+
+	return !sqlite3_get_autocommit(c->db);
+}
+
+/*
+ * Apply migrations m[0..n) newer than PRAGMA user_version, each in its own
+ * BEGIN IMMEDIATE transaction together with the user_version bump.  The
+ * version is re-read inside the transaction so that two processes
+ * migrating at once apply each step once.  A database newer than m[n-1]
+ * is refused with KURA_ECONFLICT.
+ */
+static kura_err
+sq_migrate(void *be, const struct store_migration *m, int n)
+{
+	struct sq_conn *c = be;
+	char bump[64];
+	int cur = 0, newest, i, rc, len;
+	kura_err err;
+
+	newest = n > 0 ? m[n - 1].version : 0;
+	for (i = 0; i < n; i++)
+		if (m[i].version != i + 1)
+			return KURA_EINTERNAL;
+	if ((err = sq_user_version(c, &cur)) != KURA_OK)
+		return err;
+	if (cur > newest)
+		return KURA_ECONFLICT;
+	for (i = cur; i < n; i++) {
+		if ((err = sq_begin(c)) != KURA_OK)
+			return err;
+		if ((err = sq_user_version(c, &cur)) != KURA_OK)
+			goto fail;
+		if (cur > newest) {
+			err = KURA_ECONFLICT;
+			goto fail;
+		}
+		if (cur >= m[i].version) {
+			if ((err = sq_commit(c)) != KURA_OK)
+				goto fail;
+			continue;
+		}
+		rc = sqlite3_exec(c->db, m[i].sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+			goto fail;
+		}
+		/* PRAGMA takes no parameters; the value is our own table's
+		 * integer, not input */
+		len = snprintf(bump, sizeof(bump), "PRAGMA user_version = %d",
+		    m[i].version);
+		if (len < 0 || (size_t)len >= sizeof(bump)) {
+			err = KURA_EINTERNAL;
+			goto fail;
+		}
+		rc = sqlite3_exec(c->db, bump, NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+			goto fail;
+		}
+		if ((err = sq_commit(c)) != KURA_OK)
+			goto fail;
+	}
+	return KURA_OK;
+fail:
+	if (sq_in_tx(c))
+		(void)sq_rollback(c);
+	return err;
+}
+
+static kura_err
+sq_ping(void *be)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_PING, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_step(st);
+	err = rc == SQLITE_ROW ? KURA_OK :
+	    rc == SQLITE_DONE ? KURA_EIO : sq_err(rc);
+	sq_done(st);
+	return err;
+}
+
+/*
+ * PRAGMA integrity_check and foreign_key_check.  On a failed check,
+ * KURA_EIO with *ret_detail naming only counts and table names (never row
+ * content or rowids); *ret_detail is NULL when the database is sound.
+ */
+static kura_err
+sq_integrity_check(void *be, char **ret_detail)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	const unsigned char *txt;
+	struct kbuf b;
+	size_t problems = 0, fk = 0;
+	char *detail = NULL;
+	kura_err err;
+	int rc;
+
+	kbuf_init(&b, SQ_DETAIL_MAX);
+	if ((err = sq_stmt(c, SQ_INTEGRITY, &st)) != KURA_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		txt = sqlite3_column_text(st, 0);
+		if (txt == NULL || strcmp((const char *)txt, "ok") != 0)
+			problems++;
+	}
+	sq_done(st);
+	if (rc != SQLITE_DONE) {
+		err = sq_err(rc);
+		goto out;
+	}
+	if (problems > 0)
+		(void)kbuf_printf(&b, "integrity_check: %zu problem(s)",
+		    problems);
+
+	if ((err = sq_stmt(c, SQ_FK_CHECK, &st)) != KURA_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		/* columns: table, rowid, parent, fkid; report the schema
+		 * names of the first few, never the rowid */
+		if (fk++ < 4) {
+			const unsigned char *tbl = sqlite3_column_text(st, 0);
+			const unsigned char *par = sqlite3_column_text(st, 2);
+			(void)kbuf_printf(&b, "%sforeign_key_check: %s -> %s",
+			    b.len > 0 ? "; " : "",
+			    tbl ? (const char *)tbl : "?",
+			    par ? (const char *)par : "?");
+		}
+	}
+	sq_done(st);
+	if (rc != SQLITE_DONE) {
+		err = sq_err(rc);
+		goto out;
+	}
+	if (fk > 0)
+		(void)kbuf_printf(&b, "%sforeign_key_check: %zu row(s)",
+		    b.len > 0 ? "; " : "", fk);
+
+	if (problems > 0 || fk > 0) {
+		if ((detail = kbuf_steal(&b, NULL)) == NULL) {
+			err = KURA_ENOMEM;
+			goto out;
+		}
+		err = KURA_EIO;
+	} else
+		err = KURA_OK;
+	*ret_detail = detail;
+out:
+	kbuf_free(&b);
+	return err;
+}
+
+/* ---- tenant registry ---- */
+
+static kura_err
+sq_tenant_insert(void *be, const struct store_tenant *t)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TENANT_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, t->id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 2, t->contract_id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 3, t->name.data, t->name.len);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, t->seats);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 5, t->status);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 6, t->region);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 7, t->timezone);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 8, t->created_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 9, t->updated_us);
+	if (rc != SQLITE_OK)
+		err = sq_err(rc);
+	else
+		err = sq_step_done(st);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_tenant_by(struct sq_conn *c, enum sq_stmt id, const char *key,
+    struct store_tenant **ret_t)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	void *item = NULL;
+	int rc;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_text(st, 1, key)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_one(st, sizeof(struct store_tenant), sq_tenant_row,
+	    sq_tenant_clear, &item)) != KURA_OK)
+		return err;
+	*ret_t = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_tenant_get(void *be, const char *id, struct store_tenant **ret_t)
+{
+	return sq_tenant_by(be, SQ_TENANT_GET, id, ret_t);
+}
+
+static kura_err
+sq_tenant_get_by_contract(void *be, const char *contract_id,
+    struct store_tenant **ret_t)
+{
+	return sq_tenant_by(be, SQ_TENANT_GET_BY_CONTRACT, contract_id, ret_t);
+}
+
+static kura_err
+sq_tenant_list(void *be, struct store_tenant **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	void *list = NULL;
+	size_t n = 0;
+
+	if ((err = sq_stmt(be, SQ_TENANT_LIST, &st)) != KURA_OK)
+		return err;
+	if ((err = sq_list(st, sizeof(struct store_tenant), sq_tenant_row,
+	    sq_tenant_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_tenant_set_status(void *be, const char *id, const char *status,
+    int64_t now_us)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_TENANT_SET_STATUS, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 2, status);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, now_us);
+	if (rc != SQLITE_OK)
+		err = sq_err(rc);
+	else if ((err = sq_step_done(st)) == KURA_OK &&
+	    sqlite3_changes(c->db) == 0)
+		err = KURA_ENOENT;
+	sq_done(st);
+	return err;
+}
+
+/* ---- tenant keys ---- */
+
+static kura_err
+sq_tkey_insert(void *be, const struct store_tenant_key *k)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TKEY_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, k->tenant_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, k->version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, k->kek_version);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 4, k->wrapped.data, k->wrapped.len);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 5, k->created_us);
+	if (rc != SQLITE_OK)
+		err = sq_err(rc);
+	else
+		err = sq_step_done(st);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_tkey_list(void *be, const struct store_tctx *ctx,
+    struct store_tenant_key **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	void *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TKEY_LIST, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_text(st, 1, ctx->tenant_id)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_tenant_key), sq_tkey_row,
+	    sq_tkey_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_tkey_list_all(void *be, struct store_tenant_key **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	void *list = NULL;
+	size_t n = 0;
+
+	if ((err = sq_stmt(be, SQ_TKEY_LIST_ALL, &st)) != KURA_OK)
+		return err;
+	if ((err = sq_list(st, sizeof(struct store_tenant_key), sq_tkey_row,
+	    sq_tkey_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+/* Compare-and-set of a key's wrapping: 0 rows changed is KURA_ECONFLICT. */
+static kura_err
+sq_tkey_rewrap(void *be, const char *tenant_id, uint32_t version,
+    uint32_t old_kek_version, uint32_t new_kek_version, const uint8_t *blob,
+    size_t len)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_TKEY_REWRAP, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, tenant_id);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, old_kek_version);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, new_kek_version);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 5, blob, len);
+	if (rc != SQLITE_OK)
+		err = sq_err(rc);
+	else if ((err = sq_step_done(st)) == KURA_OK &&
+	    sqlite3_changes(c->db) == 0)
+		err = KURA_ECONFLICT;
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_u32_row(sqlite3_stmt *st, void *item)
+{
+	return sq_col_u32(st, 0, item);
+}
+
+static void
+sq_u32_clear(void *item)
+{
+	(void)item;
+}
+
+static kura_err
+sq_tkey_kek_versions(void *be, uint32_t **ret_versions, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	void *list = NULL;
+	size_t n = 0;
+
+	if ((err = sq_stmt(be, SQ_TKEY_KEK_VERSIONS, &st)) != KURA_OK)
+		return err;
+	if ((err = sq_list(st, sizeof(uint32_t), sq_u32_row, sq_u32_clear,
+	    &list, &n)) != KURA_OK)
+		return err;
+	*ret_versions = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+/* ---- users ---- */
+
+/* The row's tenant_id is always bound from ctx (?1), never from u. */
+static kura_err
+sq_user_insert(void *be, const struct store_tctx *ctx,
+    const struct store_user *u)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_USER_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, ctx->tenant_id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 2, u->id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 3, u->login_index);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 4, u->email_index);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 5, u->login_id.data, u->login_id.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 6, u->email.data, u->email.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 7, u->display_name.data,
+		    u->display_name.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 8, u->password_hash);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 9, u->status);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 10, u->roles != NULL ? u->roles : "");
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 11, u->must_change_password);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 12, u->created_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 13, u->updated_us);
+	if (rc != SQLITE_OK)
+		err = sq_err(rc);
+	else
+		err = sq_step_done(st);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_user_by(struct sq_conn *c, enum sq_stmt id, const struct store_tctx *ctx,
+    const char *key, struct store_user **ret_u)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	void *item = NULL;
+	int rc;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, ctx->tenant_id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 2, key);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_one(st, sizeof(struct store_user), sq_user_row,
+	    sq_user_clear, &item)) != KURA_OK)
+		return err;
+	*ret_u = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_user_get(void *be, const struct store_tctx *ctx, const char *id,
+    struct store_user **ret_u)
+{
+	return sq_user_by(be, SQ_USER_GET, ctx, id, ret_u);
+}
+
+static kura_err
+sq_user_get_by_login(void *be, const struct store_tctx *ctx,
+    const char *login_index, struct store_user **ret_u)
+{
+	return sq_user_by(be, SQ_USER_GET_BY_LOGIN, ctx, login_index, ret_u);
+}
+
+static kura_err
+sq_user_list(void *be, const struct store_tctx *ctx,
+    struct store_user **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	void *list = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_USER_LIST, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_text(st, 1, ctx->tenant_id)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_user), sq_user_row,
+	    sq_user_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_user_count_seated(void *be, const struct store_tctx *ctx, uint32_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	uint32_t n = 0;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_USER_COUNT_SEATED, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_text(st, 1, ctx->tenant_id)) != SQLITE_OK) {
+		err = sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	if ((err = sq_col_u32(st, 0, &n)) != KURA_OK)
+		goto out;
+	*ret_n = n;
+out:
+	sq_done(st);
+	return err;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.init = sq_init,
+	.conn_open = sq_conn_open,
+	.conn_close = sq_conn_close,
+	.migrate = sq_migrate,
+	.schema_version = sq_schema_version,
+	.ping = sq_ping,
+	.integrity_check = sq_integrity_check,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.in_tx = sq_in_tx,
+	.tenant_insert = sq_tenant_insert,
+	.tenant_get = sq_tenant_get,
+	.tenant_get_by_contract = sq_tenant_get_by_contract,
+	.tenant_list = sq_tenant_list,
+	.tenant_set_status = sq_tenant_set_status,
+	.tkey_insert = sq_tkey_insert,
+	.tkey_list = sq_tkey_list,
+	.tkey_list_all = sq_tkey_list_all,
+	.tkey_rewrap = sq_tkey_rewrap,
+	.tkey_kek_versions = sq_tkey_kek_versions,
+	.user_insert = sq_user_insert,
+	.user_get = sq_user_get,
+	.user_get_by_login = sq_user_get_by_login,
+	.user_list = sq_user_list,
+	.user_count_seated = sq_user_count_seated,
+};

@@ -30,6 +30,9 @@
 #define STORE_REGION_MAX 32
 #define STORE_TZ_MAX 64
 #define STORE_INDEX_MAX 65     /* 64 hex + NUL */
+#define STORE_BLOB_MAX (64 * 1024)  /* sealed column values; over: ETOOBIG */
+#define STORE_TEXT_MAX 1024    /* password_hash, roles (bytes, no NUL) */
+#define STORE_LIST_MAX 1000000 /* rows returned by one list call */
 
 struct store;
 
@@ -83,7 +86,11 @@ struct store_user {
 /* ---- lifecycle ---- */
 
 /* Open (creating if needed) the SQLite database at path, WAL mode,
- * foreign keys on, temp_store=MEMORY, secure_delete on.  Does not migrate. */
+ * foreign keys on, temp_store=MEMORY, secure_delete on.  Does not migrate.
+ * A new file is created mode 0600; an existing one that is not a regular
+ * file or has any group/other permission bit is refused (KURA_EPERM).
+ * ":memory:" and "file:" URIs are refused (KURA_EINVAL): every thread has
+ * its own connection and must see the same database. */
 kura_err store_open_sqlite(const char *path, struct store **ret_store);
 void store_close(struct store *s);
 /* Apply every migration newer than the database's schema version, each in
@@ -94,25 +101,41 @@ kura_err store_schema_version(struct store *s, int *ret_current, int *ret_newest
 /* Cheap liveness query on the calling thread's connection (readyz). */
 kura_err store_ping(struct store *s);
 /* Full integrity check (PRAGMA integrity_check / foreign_key_check).
- * On failure *ret_detail (malloc'd) says what, no customer data. */
+ * KURA_OK with *ret_detail = NULL when sound.  When a check fails,
+ * KURA_EIO and *ret_detail (malloc'd) says what, no customer data (counts
+ * and table names only).  On other errors *ret_detail is NULL. */
 kura_err store_integrity_check(struct store *s, char **ret_detail);
-/* Release the calling thread's connection (call before a worker exits). */
+/* Release the calling thread's connection (call before a worker exits;
+ * a thread that exits without it has its connection closed by a
+ * pthread key destructor).  store_close closes every thread's connection
+ * and must not run concurrently with any other use of the store, including
+ * exits of threads that used it. */
 void store_thread_done(struct store *s);
 
 /* ---- transactions (calling thread's connection; not nestable) ---- */
+/* KURA_ECONFLICT if a transaction is already open (begin) or none is open
+ * (commit); KURA_EBUSY if the write lock is not obtained within 5 s.  If
+ * commit fails otherwise, the transaction stays open: roll it back. */
 kura_err store_begin(struct store *s);     /* BEGIN IMMEDIATE */
 kura_err store_commit(struct store *s);
 kura_err store_rollback(struct store *s);  /* safe to call with no tx */
 
 /* ---- tenant registry (operator scope) ---- */
+/* Common errors: KURA_EINVAL for a missing, empty, over-long or malformed
+ * argument (strings must fit their field including the NUL, sealed blobs
+ * must be non-empty), KURA_ETOOBIG for a blob over STORE_BLOB_MAX,
+ * KURA_ENOENT for no such row, KURA_EBUSY when the database stays locked,
+ * KURA_EIO for other database failures.  created_us/updated_us of 0 on
+ * insert mean "now". */
 /* KURA_EEXIST if id or contract_id is taken. */
 kura_err store_tenant_insert(struct store *s, const struct store_tenant *t);
 kura_err store_tenant_get(struct store *s, const char *id,
     struct store_tenant **ret_t);
 kura_err store_tenant_get_by_contract(struct store *s, const char *contract_id,
     struct store_tenant **ret_t);
-/* All tenants ordered by contract id; ret_list is an array of *ret_n rows;
- * free with store_tenant_list_free. */
+/* All tenants ordered by contract id; ret_list is an array of *ret_n rows
+ * (non-NULL even when empty); free with store_tenant_list_free.  List calls
+ * return at most STORE_LIST_MAX rows, else KURA_ETOOBIG. */
 kura_err store_tenant_list(struct store *s, struct store_tenant **ret_list,
     size_t *ret_n);
 kura_err store_tenant_set_status(struct store *s, const char *id,
@@ -122,7 +145,8 @@ void store_tenant_free(struct store_tenant *t);
 void store_tenant_list_free(struct store_tenant *list, size_t n);
 
 /* ---- tenant keys ---- */
-/* Insert one wrapped key version.  KURA_EEXIST if (tenant, version) exists. */
+/* Insert one wrapped key version.  KURA_EEXIST if (tenant, version) exists,
+ * KURA_ENOENT if the tenant does not. */
 kura_err store_tkey_insert(struct store *s, const struct store_tenant_key *k);
 /* Every key version of the context's tenant, ascending by version. */
 kura_err store_tkey_list(struct store *s, const struct store_tctx *ctx,
@@ -141,7 +165,9 @@ kura_err store_tkey_kek_versions(struct store *s, uint32_t **ret_versions,
 void store_tkey_list_free(struct store_tenant_key *list, size_t n);
 
 /* ---- users (tenant scope) ---- */
-/* KURA_EEXIST if the login index is taken in this tenant. */
+/* KURA_EEXIST if the id or the login index is taken, KURA_ENOENT if the
+ * context's tenant does not exist.  The row's tenant is ctx's; a non-empty
+ * u->tenant_id that differs is KURA_EINVAL.  roles NULL is stored as "". */
 kura_err store_user_insert(struct store *s, const struct store_tctx *ctx,
     const struct store_user *u);
 kura_err store_user_get(struct store *s, const struct store_tctx *ctx,

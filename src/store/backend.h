@@ -1,0 +1,95 @@
+/*
+ * Private to src/store: what a storage backend implements, and the
+ * internals of struct store shared by store.c and the backends.
+ *
+ * store.c owns everything backend-neutral: argument validation (lengths,
+ * enumerations, tenant context), the per-thread connection registry and
+ * the dispatch.  A backend (sqlite.c, later pg.c) only talks to its
+ * database and may assume its arguments were validated.
+ */
+#ifndef KURA_STORE_BACKEND_H
+#define KURA_STORE_BACKEND_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "store/migrations.h"
+#include "store/store.h"
+
+/*
+ * Backend operations.  "be" is the backend's per-thread connection as
+ * returned by conn_open; a connection is used by one thread at a time.
+ * Row outputs follow store.h ownership rules.
+ */
+struct store_ops {
+	const char *name;
+	/* Prepare the target before the first connection (e.g. create the
+	 * database file with safe permissions).  May be NULL. */
+	kura_err (*init)(const char *target);
+	kura_err (*conn_open)(const char *target, void **ret_be);
+	void (*conn_close)(void *be);
+
+	kura_err (*migrate)(void *be, const struct store_migration *m, int n);
+	kura_err (*schema_version)(void *be, int *ret_version);
+	kura_err (*ping)(void *be);
+	kura_err (*integrity_check)(void *be, char **ret_detail);
+
+	kura_err (*begin)(void *be);
+	kura_err (*commit)(void *be);
+	kura_err (*rollback)(void *be);
+	int (*in_tx)(void *be);
+
+	kura_err (*tenant_insert)(void *be, const struct store_tenant *t);
+	kura_err (*tenant_get)(void *be, const char *id,
+	    struct store_tenant **ret_t);
+	kura_err (*tenant_get_by_contract)(void *be, const char *contract_id,
+	    struct store_tenant **ret_t);
+	kura_err (*tenant_list)(void *be, struct store_tenant **ret_list,
+	    size_t *ret_n);
+	kura_err (*tenant_set_status)(void *be, const char *id,
+	    const char *status, int64_t now_us);
+
+	kura_err (*tkey_insert)(void *be, const struct store_tenant_key *k);
+	kura_err (*tkey_list)(void *be, const struct store_tctx *ctx,
+	    struct store_tenant_key **ret_list, size_t *ret_n);
+	kura_err (*tkey_list_all)(void *be, struct store_tenant_key **ret_list,
+	    size_t *ret_n);
+	kura_err (*tkey_rewrap)(void *be, const char *tenant_id,
+	    uint32_t version, uint32_t old_kek_version,
+	    uint32_t new_kek_version, const uint8_t *blob, size_t len);
+	kura_err (*tkey_kek_versions)(void *be, uint32_t **ret_versions,
+	    size_t *ret_n);
+
+	kura_err (*user_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_user *u);
+	kura_err (*user_get)(void *be, const struct store_tctx *ctx,
+	    const char *id, struct store_user **ret_u);
+	kura_err (*user_get_by_login)(void *be, const struct store_tctx *ctx,
+	    const char *login_index, struct store_user **ret_u);
+	kura_err (*user_list)(void *be, const struct store_tctx *ctx,
+	    struct store_user **ret_list, size_t *ret_n);
+	kura_err (*user_count_seated)(void *be, const struct store_tctx *ctx,
+	    uint32_t *ret_n);
+};
+
+/* One thread's connection, linked into its store's registry. */
+struct store_conn {
+	struct store *store;
+	struct store_conn *prev;
+	struct store_conn *next;
+	void *be;
+};
+
+struct store {
+	const struct store_ops *ops;
+	char *target;                   /* database path or conninfo */
+	pthread_key_t key;              /* -> this thread's struct store_conn */
+	pthread_mutex_t lock;           /* protects conns */
+	struct store_conn *conns;       /* every open connection */
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif
