@@ -154,14 +154,30 @@ struct kcrypto_pwparams {
 	uint64_t opslimit;   /* t, iterations; default 2 */
 	size_t memlimit;     /* bytes; default 19 MiB */
 };
+/* OWASP minimum for Argon2id: t=2, m=19 MiB. */
+#define KCRYPTO_PWPARAMS_DEFAULT { 2, 19u << 20 }
+/* Accepted parameter range (KURA_ERANGE outside); also the most a stored
+ * hash may cost to verify. */
+#define KCRYPTO_PW_OPSLIMIT_MAX 16
+#define KCRYPTO_PW_MEMLIMIT_MIN ((size_t)8 << 20)
+#define KCRYPTO_PW_MEMLIMIT_MAX ((size_t)1 << 30)
+/* Longest password accepted (bytes), to bound work; KURA_ETOOBIG beyond. */
+#define KCRYPTO_PW_MAX 1024
+/* Length range for kcrypto_pw_generate. */
+#define KCRYPTO_PW_GEN_MIN 12
+#define KCRYPTO_PW_GEN_MAX 128
 /* Hash into ret_hash (libsodium's encoded string, crypto_pwhash_STRBYTES
- * = 128 bytes including NUL). */
+ * = 128 bytes including NUL).  p NULL means KCRYPTO_PWPARAMS_DEFAULT. */
 #define KCRYPTO_PWHASH_LEN 128
 kura_err kcrypto_pw_hash(const struct kcrypto_pwparams *p, const char *pw,
     char ret_hash[KCRYPTO_PWHASH_LEN]);
 /* KURA_OK if pw matches hash, KURA_EAUTH if not, other errors for a
  * malformed hash. */
 kura_err kcrypto_pw_verify(const char *hash, const char *pw);
+/* *ret_needs: hash was made with parameters other than p (NULL: the
+ * defaults) and should be recomputed at the next successful login. */
+kura_err kcrypto_pw_needs_rehash(const char *hash,
+    const struct kcrypto_pwparams *p, bool *ret_needs);
 /* A random password of len characters meeting the default policy (upper,
  * lower, digit, symbol), for one-time admin passwords.  Caller frees with
  * kura_free_secret_str. */
