@@ -1,1 +1,145 @@
-/* placeholder until implemented */
+#include <getopt.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "http/http.h"
+
+static void
+set_log_level(const char *level)
+{
+	if (strcmp(level, "debug") == 0)
+		kura_log_set_level(KURA_LOG_DEBUG);
+	else if (strcmp(level, "warn") == 0)
+		kura_log_set_level(KURA_LOG_WARN);
+	else if (strcmp(level, "error") == 0)
+		kura_log_set_level(KURA_LOG_ERROR);
+	else
+		kura_log_set_level(KURA_LOG_INFO);
+}
+
+/* SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to
+ * shutdown_grace_s), then stop.  Returns the exit code. */
+static int
+drain(struct http_server *srv, const struct kura_config *cfg)
+{
+	int64_t deadline = kura_mono_us() + (int64_t)cfg->shutdown_grace_s * 1000000;
+	struct timespec tick = { 0, 10 * 1000 * 1000 };
+	unsigned left;
+
+	http_server_quiesce(srv);
+	log_info("draining: %u request(s) in flight", http_server_in_flight(srv));
+	while ((left = http_server_in_flight(srv)) > 0 && kura_mono_us() < deadline)
+		nanosleep(&tick, NULL);
+	if (left > 0)
+		log_warn("grace period over with %u request(s) unfinished", left);
+	http_server_stop(srv);
+	log_info("stopped");
+	return left > 0 ? CLI_FAIL : CLI_OK;
+}
+
+int
+cli_serve(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct kura_config *cfg = NULL;
+	struct http_server *srv = NULL;
+	struct http_app happ;
+	struct app app;
+	const char *dir = NULL;
+	struct kbuf listen;
+	char *msg = NULL;
+	sigset_t set;
+	int c, sig, rc = CLI_FAIL;
+	kura_err err;
+	bool opened = false;
+
+	kbuf_init(&listen, 4096);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "d:l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dir = optarg;
+			break;
+		case 'l':
+			if ((listen.len > 0 && kbuf_puts(&listen, ",") != KURA_OK) ||
+			    kbuf_puts(&listen, optarg) != KURA_OK) {
+				cli_err("too many --listen addresses");
+				goto out;
+			}
+			break;
+		case 'h':
+			printf("usage: kura serve --data-dir DIR [--listen ADDR:PORT]...\n");
+			rc = CLI_OK;
+			goto out;
+		default:
+			rc = CLI_USAGE;
+			goto out;
+		}
+	}
+	if (dir == NULL || optind != argc) {
+		cli_err("usage: kura serve --data-dir DIR [--listen ADDR:PORT]...");
+		rc = CLI_USAGE;
+		goto out;
+	}
+	/* Signals are taken by sigwait below; block them before any thread
+	 * exists so every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (cli_open(dir, &cfg, &app) != CLI_OK)
+		goto out;
+	opened = true;
+	if (listen.len > 0 &&
+	    config_set(cfg, "server", "listen", listen.data, &msg) != KURA_OK) {
+		cli_err("--listen: %s", msg);
+		goto out;
+	}
+	set_log_level(cfg->log_level);
+	app_http(&app, &happ);
+	err = http_server_start(cfg, &happ, &srv, &msg);
+	if (err) {
+		cli_err("%s", msg ? msg : kura_strerror(err));
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		log_info("listening on https://%s", cfg->listen[i]);
+
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			free(msg);
+			msg = NULL;
+			if (http_server_reload_cert(srv, &msg) == KURA_OK)
+				log_info("certificate reloaded");
+			else
+				log_error("certificate reload failed, keeping the old one: %s",
+				    msg ? msg : "unknown error");
+			continue;
+		}
+		log_info("signal %d: shutting down", sig);
+		rc = drain(srv, cfg);
+		srv = NULL;
+		break;
+	}
+out:
+	http_server_stop(srv);
+	if (opened)
+		cli_close(cfg, &app);
+	free(msg);
+	kbuf_free(&listen);
+	return rc;
+}

@@ -1,1 +1,442 @@
-/* placeholder until implemented */
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/buf.h"
+#include "core/mem.h"
+#include "core/parse.h"
+
+enum cfg_type { CFG_U64, CFG_STR, CFG_PATH, CFG_LIST, CFG_ENUM };
+
+struct cfg_entry {
+	const char *section;
+	const char *key;
+	enum cfg_type type;
+	size_t offset;
+	const char *def;
+	uint64_t min, max;         /* CFG_U64 bounds; CFG_STR max length */
+	const char *choices;       /* CFG_ENUM: "a|b|c" */
+	const char *doc;
+};
+
+#define OFF(f) offsetof(struct kura_config, f)
+
+/* The one table of settings.  Order is the order of the written file. */
+static const struct cfg_entry cfg_table[] = {
+	{ "server", "listen", CFG_LIST, OFF(listen), "127.0.0.1:8443,[::1]:8443",
+	  0, 0, NULL, "HTTPS listen addresses, comma separated: host:port or [v6]:port. There is no plaintext listener." },
+	{ "server", "threads", CFG_U64, OFF(threads), "0", 0, 256, NULL,
+	  "Request threads per listen address; 0 means one per CPU." },
+	{ "server", "max_connections", CFG_U64, OFF(max_connections), "4096", 1, 1000000, NULL,
+	  "Open connections accepted per listen address; more are refused." },
+	{ "server", "max_connections_per_ip", CFG_U64, OFF(max_connections_per_ip), "256", 1, 1000000, NULL,
+	  "Open connections from one client address." },
+	{ "server", "connection_timeout_s", CFG_U64, OFF(connection_timeout_s), "30", 1, 3600, NULL,
+	  "Seconds a connection may stay idle (also between bytes of a request) before it is closed." },
+	{ "server", "shutdown_grace_s", CFG_U64, OFF(shutdown_grace_s), "30", 1, 3600, NULL,
+	  "On SIGTERM, seconds to let in-flight requests finish before exiting." },
+	{ "tls", "certificate", CFG_PATH, OFF(tls_cert), "tls/cert.pem", 0, 4096, NULL,
+	  "PEM certificate chain (relative paths are under the data directory). SIGHUP reloads it." },
+	{ "tls", "private_key", CFG_PATH, OFF(tls_key), "tls/key.pem", 0, 4096, NULL,
+	  "PEM private key; must be mode 0600 and owned by the kura user." },
+	{ "tls", "hsts_max_age_s", CFG_U64, OFF(hsts_max_age_s), "31536000", 86400, 63072000, NULL,
+	  "Strict-Transport-Security max-age in seconds." },
+	{ "limits", "max_header_bytes", CFG_U64, OFF(max_header_bytes), "16384", 1024, 65536, NULL,
+	  "Total bytes of request header names and values; more answers 431." },
+	{ "limits", "max_body_bytes", CFG_U64, OFF(max_body_bytes), "1048576", 1024, 67108864, NULL,
+	  "Largest JSON request body; a route may set a smaller limit. More answers 413." },
+	{ "limits", "max_json_depth", CFG_U64, OFF(max_json_depth), "16", 2, 64, NULL,
+	  "Deepest nesting of arrays/objects in a JSON body; deeper answers 400." },
+	{ "keys", "kek_file", CFG_PATH, OFF(kek_file), "keys/kek.keys", 0, 4096, NULL,
+	  "Key-encryption keyring; must be mode 0600. Rotate with 'kura key rotate-kek'." },
+	{ "store", "database", CFG_PATH, OFF(database), "kura.db", 0, 4096, NULL,
+	  "SQLite database file (WAL mode)." },
+	{ "passwords", "argon2_memory_kib", CFG_U64, OFF(argon2_memory_kib), "19456", 8192, 1048576, NULL,
+	  "Argon2id memory cost in KiB (OWASP minimum 19456)." },
+	{ "passwords", "argon2_iterations", CFG_U64, OFF(argon2_iterations), "2", 1, 16, NULL,
+	  "Argon2id time cost (iterations)." },
+	{ "log", "level", CFG_ENUM, OFF(log_level), "info", 0, 0, "debug|info|warn|error",
+	  "Process log level (stderr). Logs never hold secrets or customer content." },
+};
+
+#define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
+
+static char *
+msgf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+msgf(const char *fmt, ...)
+{
+	struct kbuf b;
+	va_list ap;
+
+	kbuf_init(&b, 1024);
+	va_start(ap, fmt);
+	(void)kbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return kbuf_steal(&b, NULL);
+}
+
+static const struct cfg_entry *
+cfg_find(const char *section, const char *key)
+{
+	for (size_t i = 0; i < CFG_N; i++)
+		if (strcmp(cfg_table[i].section, section) == 0 &&
+		    strcmp(cfg_table[i].key, key) == 0)
+			return &cfg_table[i];
+	return NULL;
+}
+
+static void
+list_clear(struct kura_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		KURA_FREE(cfg->listen[i]);
+	cfg->n_listen = 0;
+}
+
+/* Parse a comma-separated list of host:port into cfg->listen. */
+static kura_err
+list_set(struct kura_config *cfg, const char *value, char **ret_msg)
+{
+	char *copy, *save = NULL, *tok;
+	kura_err err = KURA_OK;
+
+	copy = kura_strdup(value);
+	if (copy == NULL)
+		return KURA_ENOMEM;
+	list_clear(cfg);
+	for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", \t", &save)) {
+		char *host = NULL;
+		uint16_t port;
+
+		if (cfg->n_listen == CONFIG_MAX_LISTEN) {
+			*ret_msg = msgf("at most %d addresses", CONFIG_MAX_LISTEN);
+			err = KURA_ERANGE;
+			goto out;
+		}
+		err = kura_parse_hostport(tok, &host, &port);
+		free(host);
+		if (err) {
+			*ret_msg = msgf("'%s' is not host:port or [v6]:port", tok);
+			goto out;
+		}
+		cfg->listen[cfg->n_listen] = kura_strdup(tok);
+		if (cfg->listen[cfg->n_listen] == NULL) {
+			err = KURA_ENOMEM;
+			goto out;
+		}
+		cfg->n_listen++;
+	}
+	if (cfg->n_listen == 0) {
+		*ret_msg = msgf("at least one address is needed");
+		err = KURA_EINVAL;
+	}
+out:
+	free(copy);
+	return err;
+}
+
+/* Store value into the field e describes, validating it.  On error,
+ * *ret_msg (malloc'd) explains. */
+static kura_err
+entry_set(struct kura_config *cfg, const struct cfg_entry *e, const char *value,
+    char **ret_msg)
+{
+	char *field = (char *)cfg + e->offset;
+	char *s;
+	kura_err err;
+
+	switch (e->type) {
+	case CFG_U64: {
+		uint64_t v;
+		err = kura_parse_u64(value, e->min, e->max, &v);
+		if (err) {
+			*ret_msg = msgf("must be a whole number from %llu to %llu",
+			    (unsigned long long)e->min, (unsigned long long)e->max);
+			return err;
+		}
+		memcpy(field, &v, sizeof(v));
+		return KURA_OK;
+	}
+	case CFG_LIST:
+		return list_set(cfg, value, ret_msg);
+	case CFG_ENUM: {
+		size_t n = strlen(value);
+		const char *c = e->choices;
+		bool ok = false;
+		while (c != NULL && *c != '\0') {
+			const char *bar = strchr(c, '|');
+			size_t len = bar ? (size_t)(bar - c) : strlen(c);
+			if (len == n && n > 0 && strncmp(c, value, n) == 0)
+				ok = true;
+			c = bar ? bar + 1 : NULL;
+		}
+		if (!ok) {
+			*ret_msg = msgf("must be one of %s", e->choices);
+			return KURA_EINVAL;
+		}
+		break;
+	}
+	case CFG_STR:
+	case CFG_PATH:
+		if (*value == '\0' || strlen(value) > e->max ||
+		    !kura_text_ok(value, e->max)) {
+			*ret_msg = msgf("must be non-empty printable text of at most %llu bytes",
+			    (unsigned long long)e->max);
+			return KURA_EINVAL;
+		}
+		break;
+	}
+	if (e->type == CFG_PATH && value[0] != '/') {
+		s = msgf("%s/%s", cfg->data_dir, value);
+	} else {
+		s = kura_strdup(value);
+	}
+	if (s == NULL)
+		return KURA_ENOMEM;
+	free(*(char **)field);
+	*(char **)field = s;
+	return KURA_OK;
+}
+
+kura_err
+config_set(struct kura_config *cfg, const char *section, const char *key,
+    const char *value, char **ret_msg)
+{
+	const struct cfg_entry *e = cfg_find(section, key);
+	char *why = NULL;
+	kura_err err;
+
+	if (e == NULL) {
+		*ret_msg = msgf("unknown setting [%s] %s", section, key);
+		return KURA_EINVAL;
+	}
+	err = entry_set(cfg, e, value, &why);
+	if (err) {
+		*ret_msg = msgf("[%s] %s: %s", section, key,
+		    why ? why : kura_strerror(err));
+		free(why);
+	}
+	return err;
+}
+
+kura_err
+config_defaults(const char *data_dir, struct kura_config **ret_cfg)
+{
+	struct kura_config *cfg;
+	char *msg = NULL;
+	kura_err err = KURA_OK;
+
+	cfg = kura_calloc(1, sizeof(*cfg));
+	if (cfg == NULL)
+		return KURA_ENOMEM;
+	cfg->data_dir = realpath(data_dir, NULL);
+	if (cfg->data_dir == NULL) {
+		err = errno == ENOMEM ? KURA_ENOMEM : KURA_ENOENT;
+		goto out;
+	}
+	cfg->config_path = msgf("%s/%s", cfg->data_dir, CONFIG_FILE_NAME);
+	if (cfg->config_path == NULL) {
+		err = KURA_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < CFG_N; i++) {
+		err = entry_set(cfg, &cfg_table[i], cfg_table[i].def, &msg);
+		free(msg);
+		msg = NULL;
+		if (err)
+			goto out;  /* a bad default is a bug; the unit test catches it */
+	}
+out:
+	if (err) {
+		config_free(cfg);
+		return err;
+	}
+	*ret_cfg = cfg;
+	return KURA_OK;
+}
+
+struct load_state {
+	struct kura_config *cfg;
+	char *msg;
+	kura_err err;
+	uint64_t seen[(CFG_N + 63) / 64];
+};
+
+static int
+ini_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_state *st = user;
+	const struct cfg_entry *e;
+	size_t idx;
+
+	if (st->err)
+		return 0;
+	e = cfg_find(section, name);
+	if (e == NULL) {
+		st->msg = msgf("unknown setting [%s] %s", section, name);
+		st->err = KURA_EINVAL;
+		return 0;
+	}
+	idx = (size_t)(e - cfg_table);
+	if (st->seen[idx / 64] & (1ULL << (idx % 64))) {
+		st->msg = msgf("[%s] %s is set twice", section, name);
+		st->err = KURA_EINVAL;
+		return 0;
+	}
+	st->seen[idx / 64] |= 1ULL << (idx % 64);
+	st->err = config_set(st->cfg, section, name, value, &st->msg);
+	return st->err == KURA_OK;
+}
+
+kura_err
+config_check_private_file(const char *path, char **ret_msg)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		*ret_msg = msgf("%s: %s", path, strerror(errno));
+		return errno == ENOENT ? KURA_ENOENT : KURA_EPERM;
+	}
+	if (fstat(fd, &st) != 0) {
+		*ret_msg = msgf("%s: %s", path, strerror(errno));
+		close(fd);
+		return KURA_EIO;
+	}
+	close(fd);
+	if (!S_ISREG(st.st_mode)) {
+		*ret_msg = msgf("%s: not a regular file", path);
+		return KURA_EPERM;
+	}
+	if (st.st_uid != geteuid()) {
+		*ret_msg = msgf("%s: owned by uid %u, not by the user running kura (uid %u)",
+		    path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return KURA_EPERM;
+	}
+	if (st.st_mode & 077) {
+		*ret_msg = msgf("%s: mode %04o lets group or others access it; "
+		    "run: chmod 600 %s", path, (unsigned)(st.st_mode & 07777), path);
+		return KURA_EPERM;
+	}
+	return KURA_OK;
+}
+
+kura_err
+config_load(const char *data_dir, struct kura_config **ret_cfg, char **ret_msg)
+{
+	struct load_state st;
+	struct kura_config *cfg = NULL;
+	FILE *f = NULL;
+	int line;
+	kura_err err;
+
+	memset(&st, 0, sizeof(st));
+	err = config_defaults(data_dir, &cfg);
+	if (err) {
+		*ret_msg = msgf("%s: %s", data_dir, err == KURA_ENOENT ?
+		    "data directory does not exist" : kura_strerror(err));
+		return err;
+	}
+	err = config_check_private_file(cfg->config_path, ret_msg);
+	if (err)
+		goto out;
+	f = fopen(cfg->config_path, "re");
+	if (f == NULL) {
+		*ret_msg = msgf("%s: %s", cfg->config_path, strerror(errno));
+		err = KURA_EIO;
+		goto out;
+	}
+	st.cfg = cfg;
+	line = ini_parse_file(f, ini_cb, &st);
+	if (line != 0 || st.err) {
+		err = st.err ? st.err : KURA_EINVAL;
+		*ret_msg = msgf("%s:%d: %s", cfg->config_path, line,
+		    st.msg ? st.msg : "syntax error");
+		goto out;
+	}
+out:
+	if (f != NULL)
+		fclose(f);
+	free(st.msg);
+	if (err) {
+		config_free(cfg);
+		return err;
+	}
+	*ret_cfg = cfg;
+	return KURA_OK;
+}
+
+void
+config_free(struct kura_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	list_clear(cfg);
+	for (size_t i = 0; i < CFG_N; i++) {
+		if (cfg_table[i].type == CFG_U64 || cfg_table[i].type == CFG_LIST)
+			continue;
+		free(*(char **)((char *)cfg + cfg_table[i].offset));
+	}
+	free(cfg->data_dir);
+	free(cfg->config_path);
+	free(cfg);
+}
+
+kura_err
+config_write_default(const char *path)
+{
+	const char *section = "";
+	struct kbuf b;
+	kura_err err = KURA_OK;
+	int fd = -1;
+
+	kbuf_init(&b, 64 * 1024);
+	err = kbuf_puts(&b,
+	    "; kura configuration.  Every setting is shown with its default;\n"
+	    "; uncomment a line to change it.  Relative paths are under the data\n"
+	    "; directory.  This file must stay mode 0600 (kura refuses to start\n"
+	    "; otherwise).  See docs/operator.md for details.\n");
+	for (size_t i = 0; i < CFG_N && !err; i++) {
+		const struct cfg_entry *e = &cfg_table[i];
+		if (strcmp(section, e->section) != 0) {
+			section = e->section;
+			err = kbuf_printf(&b, "\n[%s]\n", section);
+		}
+		if (!err && e->type == CFG_U64)
+			err = kbuf_printf(&b, "; %s (%llu..%llu)\n", e->doc,
+			    (unsigned long long)e->min, (unsigned long long)e->max);
+		else if (!err && e->type == CFG_ENUM)
+			err = kbuf_printf(&b, "; %s (%s)\n", e->doc, e->choices);
+		else if (!err)
+			err = kbuf_printf(&b, "; %s\n", e->doc);
+		if (!err)
+			err = kbuf_printf(&b, ";%s = %s\n", e->key, e->def);
+	}
+	if (err)
+		goto out;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = errno == EEXIST ? KURA_EEXIST : KURA_EIO;
+		goto out;
+	}
+	if (write(fd, b.data, b.len) != (ssize_t)b.len || fsync(fd) != 0)
+		err = KURA_EIO;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err == KURA_EIO)
+		(void)unlink(path);
+	kbuf_free(&b);
+	return err;
+}

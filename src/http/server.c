@@ -1,1 +1,753 @@
-/* placeholder until implemented */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/parse.h"
+#include "crypto/kcrypto.h"
+#include "http/http.h"
+#include "http/tls.h"
+
+#define MAX_DAEMONS CONFIG_MAX_LISTEN
+#define DEFER_QUEUE_MAX 1024
+
+enum req_state {
+	RS_NEW = 0,       /* headers seen, body (if any) arriving */
+	RS_REJECTED,      /* an error reply is set; discard any body */
+	RS_RUNNING,       /* handler ran or is running */
+};
+
+struct defer_job {
+	struct http_req *req;
+	struct defer_job *next;
+};
+
+struct http_server {
+	const struct kura_config *cfg;
+	struct http_app app;
+	struct MHD_Daemon *daemons[MAX_DAEMONS];
+	size_t n_daemons;
+	atomic_uint in_flight;
+	atomic_bool draining;
+	char hsts[64];
+
+	/* worker pool for http_defer */
+	pthread_t *workers;
+	size_t n_workers;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;
+	struct defer_job *qhead, *qtail;
+	size_t qlen;
+	bool qstop;
+};
+
+static char *
+srv_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *
+srv_msg(const char *fmt, ...)
+{
+	struct kbuf b;
+	va_list ap;
+
+	kbuf_init(&b, 1024);
+	va_start(ap, fmt);
+	(void)kbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	return kbuf_steal(&b, NULL);
+}
+
+/* ---- replies ---- */
+
+static void
+reply_clear(struct http_req *req)
+{
+	KURA_FREE(req->resp_body);
+	req->resp_len = 0;
+}
+
+void
+http_reply_raw(struct http_req *req, unsigned status, const char *type,
+    const void *data, size_t len)
+{
+	reply_clear(req);
+	req->resp_body = malloc(len ? len : 1);
+	if (req->resp_body == NULL) {
+		req->status = 500;
+		req->resp_type = "application/json";
+		req->replied = true;
+		return;
+	}
+	if (len > 0)
+		memcpy(req->resp_body, data, len);
+	req->resp_len = len;
+	req->status = status;
+	req->resp_type = type;
+	req->replied = true;
+}
+
+void
+http_reply_json(struct http_req *req, unsigned status, json_t *body)
+{
+	char *s;
+
+	if (body == NULL)
+		body = json_object();
+	s = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	json_decref(body);
+	reply_clear(req);
+	req->replied = true;
+	req->resp_type = "application/json";
+	if (s == NULL) {
+		req->status = 500;
+		return;
+	}
+	req->resp_body = s;
+	req->resp_len = strlen(s);
+	req->status = status;
+}
+
+void
+http_reply_error(struct http_req *req, unsigned status, const char *code,
+    const char *message)
+{
+	req->error_code = code;
+	http_reply_json(req, status, json_pack("{s:{s:s,s:s}}", "error",
+	    "code", code, "message", message));
+}
+
+void
+http_reply_kura_err(struct http_req *req, kura_err err)
+{
+	switch (err) {
+	case KURA_ENOENT:
+		http_reply_error(req, 404, "not_found", "no such resource");
+		break;
+	case KURA_EINVAL:
+		http_reply_error(req, 400, "invalid_request", "the request is not valid");
+		break;
+	case KURA_EPERM:
+		http_reply_error(req, 403, "forbidden", "not permitted");
+		break;
+	case KURA_EEXIST:
+		http_reply_error(req, 409, "conflict", "the resource already exists");
+		break;
+	case KURA_ECONFLICT:
+		http_reply_error(req, 409, "conflict", "the resource's state does not allow this");
+		break;
+	case KURA_ETOOBIG:
+		http_reply_error(req, 413, "too_large", "over a limit");
+		break;
+	case KURA_EBUSY:
+		http_reply_error(req, 503, "busy", "busy, try again");
+		break;
+	case KURA_EAUTH:
+		http_reply_error(req, 401, "unauthenticated", "authentication required");
+		break;
+	default:
+		http_reply_error(req, 500, "internal", "internal error");
+		break;
+	}
+}
+
+kura_err
+http_add_header(struct http_req *req, const char *name, const char *value)
+{
+	char *n, *v;
+
+	if (req->n_resp_hdrs == HTTP_MAX_RESP_HEADERS)
+		return KURA_ETOOBIG;
+	n = kura_strdup(name);
+	v = kura_strdup(value);
+	if (n == NULL || v == NULL) {
+		free(n);
+		free(v);
+		return KURA_ENOMEM;
+	}
+	req->resp_hdr_name[req->n_resp_hdrs] = n;
+	req->resp_hdr_value[req->n_resp_hdrs] = v;
+	req->n_resp_hdrs++;
+	return KURA_OK;
+}
+
+/* ---- accessors ---- */
+
+const char *
+http_header(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_cookie(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *
+http_query(struct http_req *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *
+http_param(struct http_req *req, const char *name)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < req->n_params; i++)
+		if (strncmp(req->params[i].name, name, len) == 0 &&
+		    req->params[i].name[len] == '}')
+			return req->params[i].value;
+	return NULL;
+}
+
+/* ---- sending ---- */
+
+static void
+free_cb(void *p)
+{
+	free(p);
+}
+
+/* Queue req's reply with the headers every response carries. */
+static enum MHD_Result
+send_reply(struct http_server *srv, struct MHD_Connection *conn,
+    struct http_req *req)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (!req->replied)
+		http_reply_error(req, 500, "internal", "internal error");
+	if (req->resp_body == NULL) {
+		/* reply ran out of memory: send a fixed body */
+		static const char oom[] =
+		    "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}";
+		resp = MHD_create_response_from_buffer(sizeof(oom) - 1,
+		    (void *)oom, MHD_RESPMEM_PERSISTENT);
+	} else {
+		resp = MHD_create_response_from_buffer_with_free_callback(
+		    req->resp_len, req->resp_body, free_cb);
+		if (resp != NULL)
+			req->resp_body = NULL;
+	}
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", req->resp_type ?
+	    req->resp_type : "application/json");
+	MHD_add_response_header(resp, "Strict-Transport-Security", srv->hsts);
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	MHD_add_response_header(resp, "Cross-Origin-Opener-Policy", "same-origin");
+	MHD_add_response_header(resp, "Cross-Origin-Resource-Policy", "same-origin");
+	MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+	for (size_t i = 0; i < req->n_resp_hdrs; i++)
+		MHD_add_response_header(resp, req->resp_hdr_name[i],
+		    req->resp_hdr_value[i]);
+	if (atomic_load(&srv->draining))
+		MHD_add_response_header(resp, "Connection", "close");
+	ret = MHD_queue_response(conn, req->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* ---- request setup ---- */
+
+static enum MHD_Result
+count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	size_t *total = cls;
+	(void)kind;
+	*total += strlen(key) + (value ? strlen(value) : 0) + 4;
+	return MHD_YES;
+}
+
+static void
+client_ip(struct MHD_Connection *conn, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(buf, len, "unknown");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	sa = ci->client_addr;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)len);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], buf,
+			    (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, buf, (socklen_t)len);
+	}
+}
+
+static void
+req_free(struct http_server *srv, struct http_req *req)
+{
+	if (req == NULL)
+		return;
+	if (srv->app.cleanup != NULL)
+		srv->app.cleanup(req);
+	if (req->work != NULL && req->work_free != NULL)
+		req->work_free(req->work);
+	http_params_free(req->params, req->n_params);
+	kbuf_free(&req->body);
+	json_decref(req->json);
+	free(req->resp_body);
+	for (size_t i = 0; i < req->n_resp_hdrs; i++) {
+		free(req->resp_hdr_name[i]);
+		free(req->resp_hdr_value[i]);
+	}
+	free(req);
+}
+
+/* First call for a request: limits that need only the headers. */
+static void
+req_start(struct http_server *srv, struct http_req *req,
+    struct MHD_Connection *conn, const char *url, const char *method)
+{
+	const struct kura_config *cfg = srv->cfg;
+	unsigned allowed = 0;
+	size_t hdr_bytes = strlen(url) + strlen(method) + 16;
+	const char *cl;
+	uint8_t rnd[HTTP_REQUEST_ID_LEN / 2];
+	kura_err err;
+
+	req->srv = srv;
+	req->conn = conn;
+	req->app = srv->app.ctx;
+	req->start_us = kura_mono_us();
+	req->path = url;
+	if (kcrypto_random(rnd, sizeof(rnd)) == KURA_OK) {
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			snprintf(req->request_id + 2 * i, 3, "%02x", rnd[i]);
+	} else {
+		snprintf(req->request_id, sizeof(req->request_id), "unavailable");
+	}
+	client_ip(conn, req->client_ip, sizeof(req->client_ip));
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hdr_bytes);
+	if (hdr_bytes > cfg->max_header_bytes) {
+		http_reply_error(req, 431, "headers_too_large",
+		    "request headers are larger than allowed");
+		req->state = RS_REJECTED;
+		return;
+	}
+	req->method = http_method_parse(method);
+	if (req->method == 0) {
+		http_reply_error(req, 405, "method_not_allowed",
+		    "this method is not supported");
+		req->state = RS_REJECTED;
+		return;
+	}
+	err = http_route_match(srv->app.routes, srv->app.n_routes, req->method,
+	    url, &req->route, req->params, &req->n_params, &allowed);
+	if (err == KURA_ECONFLICT) {
+		char allow[64];
+		http_methods_str(allowed, allow, sizeof(allow));
+		http_reply_error(req, 405, "method_not_allowed",
+		    "this method is not allowed on this resource");
+		http_add_header(req, "Allow", allow);
+		req->state = RS_REJECTED;
+		return;
+	} else if (err) {
+		http_reply_error(req, 404, "not_found", "no such resource");
+		req->state = RS_REJECTED;
+		return;
+	}
+	kbuf_init(&req->body, req->route->max_body < cfg->max_body_bytes ?
+	    req->route->max_body : cfg->max_body_bytes);
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl != NULL) {
+		uint64_t n;
+		if (kura_parse_u64(cl, 0, UINT64_MAX, &n) != KURA_OK) {
+			http_reply_error(req, 400, "invalid_request",
+			    "Content-Length is not valid");
+			req->state = RS_REJECTED;
+		} else if (n > req->body.max) {
+			http_reply_error(req, 413, "body_too_large",
+			    "the request body is larger than allowed");
+			req->state = RS_REJECTED;
+		}
+	}
+}
+
+/* ---- deferred work ---- */
+
+static void *
+worker_main(void *arg)
+{
+	struct http_server *srv = arg;
+
+	for (;;) {
+		struct defer_job *job;
+		pthread_mutex_lock(&srv->qlock);
+		while (srv->qhead == NULL && !srv->qstop)
+			pthread_cond_wait(&srv->qcond, &srv->qlock);
+		if (srv->qhead == NULL) {
+			pthread_mutex_unlock(&srv->qlock);
+			break;
+		}
+		job = srv->qhead;
+		srv->qhead = job->next;
+		if (srv->qhead == NULL)
+			srv->qtail = NULL;
+		srv->qlen--;
+		pthread_mutex_unlock(&srv->qlock);
+
+		job->req->defer_fn(job->req);
+		if (!job->req->replied)
+			http_reply_error(job->req, 500, "internal", "internal error");
+		MHD_resume_connection(job->req->conn);
+		free(job);
+	}
+	return NULL;
+}
+
+void
+http_defer(struct http_req *req, http_handler fn)
+{
+	struct http_server *srv = req->srv;
+	struct defer_job *job;
+
+	job = kura_calloc(1, sizeof(*job));
+	if (job == NULL) {
+		http_reply_error(req, 503, "busy", "the server is busy, try again");
+		return;
+	}
+	pthread_mutex_lock(&srv->qlock);
+	if (srv->qlen >= DEFER_QUEUE_MAX || srv->qstop) {
+		pthread_mutex_unlock(&srv->qlock);
+		free(job);
+		http_reply_error(req, 503, "busy", "the server is busy, try again");
+		http_add_header(req, "Retry-After", "1");
+		return;
+	}
+	req->deferred = true;
+	req->defer_fn = fn;
+	req->replied = false;
+	/* suspend before the job is visible, so resume cannot come first */
+	MHD_suspend_connection(req->conn);
+	job->req = req;
+	if (srv->qtail != NULL)
+		srv->qtail->next = job;
+	else
+		srv->qhead = job;
+	srv->qtail = job;
+	srv->qlen++;
+	pthread_cond_signal(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
+}
+
+/* ---- the access handler ---- */
+
+static void
+run_handler(struct http_server *srv, struct http_req *req)
+{
+	if ((req->route->flags & HTTP_ROUTE_JSON) && req->method != HTTP_GET &&
+	    req->method != HTTP_HEAD && (req->method != HTTP_DELETE ||
+	    req->route->max_body > 0)) {
+		const char *code, *msg;
+		const char *ct = http_header(req, "Content-Type");
+		if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+		    (ct[16] != '\0' && ct[16] != ';')) {
+			http_reply_error(req, 415, "unsupported_media_type",
+			    "send Content-Type: application/json");
+			return;
+		}
+		if (http_json_parse(req->body.data, req->body.len,
+		    srv->cfg->max_json_depth, &req->json, &code, &msg) != KURA_OK) {
+			http_reply_error(req, 400, code, msg);
+			return;
+		}
+	} else if (req->body.len > 0 && req->route->max_body == 0) {
+		http_reply_error(req, 413, "body_too_large",
+		    "this resource takes no request body");
+		return;
+	}
+	if (srv->app.gate != NULL && !srv->app.gate(req))
+		return;
+	req->route->handler(req);
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+
+	(void)version;
+	if (req == NULL) {
+		req = kura_calloc(1, sizeof(*req));
+		if (req == NULL)
+			return MHD_NO;
+		*con_cls = req;
+		atomic_fetch_add(&srv->in_flight, 1);
+		req_start(srv, req, conn, url, method);
+		/* A rejected request with a body pending: answer now and let
+		 * libmicrohttpd close the connection rather than read the body. */
+		if (req->state == RS_REJECTED && req->status == 413)
+			return send_reply(srv, conn, req);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		if (req->state != RS_NEW)
+			return MHD_YES;
+		if (kbuf_append(&req->body, upload_data, n) != KURA_OK) {
+			http_reply_error(req, 413, "body_too_large",
+			    "the request body is larger than allowed");
+			req->state = RS_REJECTED;
+			return send_reply(srv, conn, req);
+		}
+		return MHD_YES;
+	}
+	if (req->state == RS_REJECTED)
+		return send_reply(srv, conn, req);
+	if (req->deferred) {
+		/* resumed: the worker has set the reply */
+		return send_reply(srv, conn, req);
+	}
+	req->state = RS_RUNNING;
+	run_handler(srv, req);
+	if (req->deferred)
+		return MHD_YES;
+	return send_reply(srv, conn, req);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *srv = cls;
+	struct http_req *req = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (req == NULL)
+		return;
+	if (srv->app.completed != NULL)
+		srv->app.completed(req);
+	req_free(srv, req);
+	*con_cls = NULL;
+	atomic_fetch_sub(&srv->in_flight, 1);
+}
+
+static void
+on_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+	(void)cls;
+	log_error("libmicrohttpd panic at %s:%u: %s", file ? file : "?", line,
+	    reason ? reason : "?");
+	abort();
+}
+
+/* ---- lifecycle ---- */
+
+/* Bind a listening socket for "host:port" (numeric hosts only, so a
+ * config cannot make kura resolve names at start). */
+static int
+bind_listener(const char *spec, char **ret_msg)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char *host = NULL;
+	uint16_t port;
+	int fd = -1, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (kura_parse_hostport(spec, &host, &port) != KURA_OK) {
+		*ret_msg = srv_msg("listen address '%s' is not host:port", spec);
+		return -1;
+	}
+	if (strchr(host, ':') != NULL) {
+		struct sockaddr_in6 *in6 = (void *)&ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+			goto bad;
+		sl = sizeof(*in6);
+	} else {
+		struct sockaddr_in *in = (void *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		if (strcmp(host, "localhost") == 0)
+			in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		else if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+			goto bad;
+		sl = sizeof(*in);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		goto sys;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0)
+		goto sys;
+	free(host);
+	return fd;
+sys:
+	*ret_msg = srv_msg("cannot listen on %s: %s", spec, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(host);
+	return -1;
+bad:
+	*ret_msg = srv_msg("listen address '%s': host must be a numeric IPv4 or IPv6 address", spec);
+	free(host);
+	return -1;
+}
+
+kura_err
+http_server_reload_cert(struct http_server *srv, char **ret_msg)
+{
+	return tls_load(srv->cfg->tls_cert, srv->cfg->tls_key, ret_msg);
+}
+
+kura_err
+http_server_start(const struct kura_config *cfg, const struct http_app *app,
+    struct http_server **ret_srv, char **ret_msg)
+{
+	struct http_server *srv;
+	unsigned threads;
+	size_t mem_limit;
+	kura_err err;
+	long ncpu;
+
+	srv = kura_calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return KURA_ENOMEM;
+	srv->cfg = cfg;
+	srv->app = *app;
+	/* libmicrohttpd reports fatal internal errors here; never continue. */
+	MHD_set_panic_func(on_panic, NULL);
+	pthread_mutex_init(&srv->qlock, NULL);
+	pthread_cond_init(&srv->qcond, NULL);
+	snprintf(srv->hsts, sizeof(srv->hsts), "max-age=%llu; includeSubDomains",
+	    (unsigned long long)cfg->hsts_max_age_s);
+
+	err = tls_load(cfg->tls_cert, cfg->tls_key, ret_msg);
+	if (err)
+		goto fail;
+
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	threads = cfg->threads ? (unsigned)cfg->threads : (unsigned)ncpu;
+	srv->n_workers = (size_t)ncpu;
+	srv->workers = kura_calloc(srv->n_workers, sizeof(pthread_t));
+	if (srv->workers == NULL) {
+		err = KURA_ENOMEM;
+		goto fail;
+	}
+	for (size_t i = 0; i < srv->n_workers; i++) {
+		if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0) {
+			srv->n_workers = i;
+			*ret_msg = srv_msg("cannot start worker threads");
+			err = KURA_ENOMEM;
+			goto fail;
+		}
+	}
+
+	/* Headers beyond max_header_bytes get our JSON 431; the pool must hold
+	 * them (plus buffers) for that, so it is sized from the limit. */
+	mem_limit = 2 * (size_t)cfg->max_header_bytes + 32 * 1024;
+	for (size_t i = 0; i < cfg->n_listen; i++) {
+		int fd = bind_listener(cfg->listen[i], ret_msg);
+		if (fd < 0) {
+			err = KURA_EIO;
+			goto fail;
+		}
+		srv->daemons[i] = MHD_start_daemon(
+		    MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD |
+		    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
+		    0, NULL, NULL, on_request, srv,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		    MHD_OPTION_HTTPS_CERT_CALLBACK, tls_cert_callback,
+		    MHD_OPTION_HTTPS_PRIORITIES, http_tls_priorities,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+		    (unsigned)cfg->max_connections_per_ip,
+		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
+		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		    MHD_OPTION_STRICT_FOR_CLIENT, 1,
+		    MHD_OPTION_END);
+		if (srv->daemons[i] == NULL) {
+			close(fd);
+			*ret_msg = srv_msg("cannot start the HTTPS server on %s",
+			    cfg->listen[i]);
+			err = KURA_EIO;
+			goto fail;
+		}
+		srv->n_daemons++;
+	}
+	*ret_srv = srv;
+	return KURA_OK;
+fail:
+	http_server_stop(srv);
+	return err;
+}
+
+void
+http_server_quiesce(struct http_server *srv)
+{
+	atomic_store(&srv->draining, true);
+	for (size_t i = 0; i < srv->n_daemons; i++) {
+		MHD_socket fd = MHD_quiesce_daemon(srv->daemons[i]);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+}
+
+unsigned
+http_server_in_flight(struct http_server *srv)
+{
+	return atomic_load(&srv->in_flight);
+}
+
+void
+http_server_stop(struct http_server *srv)
+{
+	if (srv == NULL)
+		return;
+	pthread_mutex_lock(&srv->qlock);
+	srv->qstop = true;
+	pthread_cond_broadcast(&srv->qcond);
+	pthread_mutex_unlock(&srv->qlock);
+	for (size_t i = 0; i < srv->n_workers; i++)
+		pthread_join(srv->workers[i], NULL);
+	for (size_t i = 0; i < srv->n_daemons; i++)
+		MHD_stop_daemon(srv->daemons[i]);
+	free(srv->workers);
+	pthread_mutex_destroy(&srv->qlock);
+	pthread_cond_destroy(&srv->qcond);
+	tls_free_all();
+	free(srv);
+}

@@ -1,0 +1,43 @@
+#!/bin/sh
+# Install the Debian 12 packages kura needs, only those missing; quiet when
+# everything is present.  Usage: install-deps.sh [build|run|test|bench]...
+set -eu
+
+build="meson ninja-build pkg-config gcc python3 libgnutls28-dev libsodium-dev
+  libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev tzdata"
+run="$build gnutls-bin"
+test="$build libcmocka-dev clang libclang-rt-14-dev python3-pytest
+  python3-requests python3-pyotp oathtool openssl sqlite3"
+bench="$build wrk nginx-light linux-perf valgrind"
+
+want=""
+[ $# -gt 0 ] || set -- build
+for what in "$@"; do
+	case "$what" in
+	build) want="$want $build" ;;
+	run) want="$want $run" ;;
+	test) want="$want $test" ;;
+	bench) want="$want $bench" ;;
+	*) echo "install-deps.sh: unknown set '$what'" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -n "$missing" ] || exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: missing packages:$missing" >&2
+	echo "install-deps.sh: run as root (or: sudo apt-get install$missing)" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# make test: lint, build, unit tests (plain and ASan+UBSan), fuzzers for a
+# bounded time, black-box tests through the real HTTPS server.  Every stage
+# writes JUnit XML under test-output/; the last line counts them all.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=test-output
+rm -rf "$out" && mkdir -p "$out"
+fuzz_seconds=${KURA_FUZZ_SECONDS:-10}
+status=0
+
+stage() { printf '\n== %s ==\n' "$*"; }
+record() { # name ok|fail [detail]
+	python3 scripts/junit.py add "$out/stages.xml" "$1" "$2" "${3:-}"
+}
+
+stage lint
+if scripts/lint.sh; then record lint ok; else record lint fail "banned functions"; status=1; fi
+
+stage "build (debugoptimized)"
+[ -f build/build.ninja ] || meson setup build >/dev/null
+rm -f build/junit-cmocka-*.xml
+if ninja -C build >"$out/build.log" 2>&1; then record build ok
+else cat "$out/build.log"; record build fail "see build.log"; echo "build failed"; python3 scripts/junit.py summary "$out"; exit 1; fi
+
+stage "unit tests"
+meson test -C build --print-errorlogs --no-rebuild || status=1
+cp build/junit-cmocka-*.xml "$out/" 2>/dev/null || true
+
+stage "unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+[ -f build-asan/build.ninja ] || meson setup build-asan -Dbuildtype=debug \
+	-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+rm -f build-asan/junit-cmocka-*.xml
+if ninja -C build-asan >"$out/build-asan.log" 2>&1; then
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+		meson test -C build-asan --print-errorlogs --no-rebuild || status=1
+	for f in build-asan/junit-cmocka-*.xml; do
+		[ -f "$f" ] && cp "$f" "$out/asan-$(basename "$f")"
+	done
+	record asan-build ok
+else
+	cat "$out/build-asan.log"; record asan-build fail "see build-asan.log"; status=1
+fi
+
+stage "fuzzers (${fuzz_seconds}s each)"
+[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true \
+	-Dtests=false -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
+	-Db_lundef=false >/dev/null
+if ninja -C build-fuzz >"$out/build-fuzz.log" 2>&1; then
+	for f in build-fuzz/tests/fuzz/fuzz_*; do
+		[ -x "$f" ] || continue
+		name=$(basename "$f")
+		seeds="tests/fuzz/corpus/${name#fuzz_}"
+		work="$out/corpus-$name"; mkdir -p "$work"
+		if "$f" -max_total_time="$fuzz_seconds" -timeout=5 -rss_limit_mb=2048 \
+			-artifact_prefix="$out/$name-" "$work" $( [ -d "$seeds" ] && echo "$seeds" ) \
+			>"$out/$name.log" 2>&1; then
+			echo "$name: $(grep -Eo 'Done [0-9]+ runs' "$out/$name.log" | tail -1)"
+			record "$name" ok
+		else
+			tail -40 "$out/$name.log"; record "$name" fail "crash, see $name.log"; status=1
+		fi
+	done
+else
+	cat "$out/build-fuzz.log"; record fuzz-build fail "see build-fuzz.log"; status=1
+fi
+
+stage "black-box tests (pytest through the real HTTPS server)"
+KURA_BIN="$PWD/build/kura" /usr/bin/python3 -m pytest tests/blackbox -q \
+	-p no:cacheprovider --junitxml="$out/pytest.xml" || status=1
+
+stage summary
+python3 scripts/junit.py summary "$out" || status=1
+exit $status

@@ -1,0 +1,115 @@
+/*
+ * What every API handler shares: the authenticated context the gate
+ * builds, body field helpers that answer 400 themselves, sealing helpers
+ * and JSON views.  Handlers take the tenant only from api_auth, never
+ * from the request.
+ */
+#ifndef KURA_API_API_H
+#define KURA_API_API_H
+
+#include <stdbool.h>
+
+#include "api/app.h"
+#include "auth/rbac.h"
+#include "auth/settings.h"
+
+struct api_auth {
+	struct store_tctx ctx;              /* the caller's tenant */
+	struct store_tenant *tenant;
+	struct store_user *user;
+	struct kcrypto_tkeys *keys;
+	struct auth_settings settings;
+	rbac_perms perms;                   /* effective (token-restricted) */
+	bool is_admin;                      /* holds tenant_admin */
+	bool via_token;
+	char session_id[STORE_ID_MAX];
+	char token_id[STORE_ID_MAX];
+};
+
+#define API_COOKIE_SESSION "kura_session"
+#define API_COOKIE_PREAUTH "kura_preauth"
+#define API_SESSIONS_PER_USER 20
+#define API_PREAUTH_SECONDS 300
+
+/* The gate (http_app.gate) and request cleanup (http_app.cleanup). */
+bool api_gate(struct http_req *req);
+void api_cleanup(struct http_req *req);
+static inline struct api_auth *
+api_auth(struct http_req *req)
+{
+	return req->auth;
+}
+
+/* ---- body fields: each replies 400 and returns false on a bad value ---- */
+/* Refuse fields not in the NULL-terminated list (400 unknown_field). */
+bool api_only_fields(struct http_req *req, const char *const *allowed);
+/* String field; *ret NULL if absent and not required. */
+bool api_str(struct http_req *req, const char *field, bool required,
+    const char **ret);
+/* Apply a validator from api/validate.h (NULL = ok) to a present value. */
+bool api_check(struct http_req *req, const char *field, const char *why);
+/* Array of strings field (each passes kura_text_ok), at most max items. */
+bool api_str_array(struct http_req *req, const char *field, bool required,
+    size_t max, json_t **ret);
+/* Integer field in [min, max]. */
+bool api_int(struct http_req *req, const char *field, bool required,
+    int64_t min, int64_t max, int64_t *ret, bool *ret_present);
+/* Labels (DAT-1): array of at most 32 strings of 1..64 bytes of text. */
+bool api_labels(struct http_req *req, json_t **ret);
+/* 400 {"error":{"code":"invalid_field","message":"<field>: <why>"}} */
+void api_bad_field(struct http_req *req, const char *field, const char *why);
+
+/* ---- sealing (CRY-1) ---- */
+kura_err api_seal_str(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const char *s, struct store_blob *ret);
+/* New JSON string from a sealed blob; NULL if it does not open. */
+json_t *api_open_json(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const struct store_blob *b);
+/* Seal a JSON value (labels) compactly. */
+kura_err api_seal_json(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const json_t *v, struct store_blob *ret);
+/* Open a sealed JSON value; empty blob gives an empty array. */
+json_t *api_open_json_value(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const struct store_blob *b);
+/* Blind index of the ASCII-lower-cased value. */
+kura_err api_blind(const struct kcrypto_tkeys *keys, const char *purpose,
+    const char *v, char ret[STORE_INDEX_MAX]);
+
+/* ---- tenant state ---- */
+kura_err api_settings_load(struct app *app, const struct store_tctx *ctx,
+    const struct kcrypto_tkeys *keys, struct auth_settings *ret);
+kura_err api_settings_save(struct app *app, const struct store_tctx *ctx,
+    const struct kcrypto_tkeys *keys, const struct auth_settings *s);
+/* Union of the permissions of a user's roles (built-in and custom). */
+kura_err api_user_perms(struct app *app, const struct store_tctx *ctx,
+    const char *roles, rbac_perms *ret_perms, bool *ret_admin);
+/* Does the tenant's MFA requirement apply to this user? */
+bool api_mfa_required(const struct auth_settings *s, bool is_admin);
+
+/* Count a failed password or second-factor check for u and lock the
+ * account at the tenant's threshold (IAM-7). */
+void api_record_failure(struct app *app, const struct store_tctx *ctx,
+    const struct store_user *u, const struct auth_settings *s, int64_t now);
+
+/* ---- views ---- */
+/* RFC 3339 time with microseconds for a UTC microsecond timestamp. */
+json_t *api_time(const struct api_auth *a, int64_t us);
+json_t *api_user_json(struct http_req *req, const struct store_user *u);
+/* "a,b" -> ["a","b"] */
+json_t *api_csv_array(const char *csv);
+
+/* ---- handlers ---- */
+void api_auth_login(struct http_req *req);
+void api_auth_mfa(struct http_req *req);
+void api_auth_logout(struct http_req *req);
+void api_auth_logout_all(struct http_req *req);
+void api_auth_accept_invitation(struct http_req *req);
+void api_me_get(struct http_req *req);
+void api_me_password(struct http_req *req);
+void api_me_sessions(struct http_req *req);
+void api_me_session_delete(struct http_req *req);
+void api_me_totp_start(struct http_req *req);
+void api_me_totp_confirm(struct http_req *req);
+void api_me_totp_disable(struct http_req *req);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * The route table: every route the server answers, with the permission it
+ * needs and the audit action it records (IAM-3).  tests/unit/test_http.c
+ * fails if a row lacks either.  Probes are public and not audited.
+ *
+ * Permissions: a name from the catalogue (auth/rbac.c), "self" (any
+ * signed-in user, on their own account) or "public" (no sign-in).
+ * SETUP routes stay reachable while a password change or MFA enrolment
+ * is still required.
+ */
+#include "api/api.h"
+
+#define KIB 1024
+#define JSON HTTP_ROUTE_JSON
+#define PUB (HTTP_ROUTE_PUBLIC | HTTP_ROUTE_JSON)
+#define SETUP HTTP_ROUTE_SETUP
+
+const struct http_route api_routes[] = {
+	{ HTTP_GET, "/healthz", api_healthz, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+	{ HTTP_GET, "/readyz", api_readyz, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+
+	{ HTTP_POST, "/api/v1/auth/login", api_auth_login, "public", "auth.login", 8 * KIB, PUB },
+	{ HTTP_POST, "/api/v1/auth/mfa", api_auth_mfa, "public", "auth.mfa", 4 * KIB, PUB },
+	{ HTTP_POST, "/api/v1/auth/accept-invitation", api_auth_accept_invitation, "public", "auth.accept_invitation", 8 * KIB, PUB },
+	{ HTTP_POST, "/api/v1/auth/logout", api_auth_logout, "self", "auth.logout", 0, SETUP },
+	{ HTTP_POST, "/api/v1/auth/logout-all", api_auth_logout_all, "self", "auth.logout_all", 0, SETUP },
+
+	{ HTTP_GET, "/api/v1/me", api_me_get, "self", "me.read", 0, SETUP },
+	{ HTTP_PUT, "/api/v1/me/password", api_me_password, "self", "me.password_change", 8 * KIB, JSON | SETUP },
+	{ HTTP_GET, "/api/v1/me/sessions", api_me_sessions, "self", "me.sessions_list", 0, SETUP },
+	{ HTTP_DELETE, "/api/v1/me/sessions/{id}", api_me_session_delete, "self", "me.session_revoke", 0, SETUP },
+	{ HTTP_POST, "/api/v1/me/mfa/totp", api_me_totp_start, "self", "me.mfa_enrol", 0, SETUP },
+	{ HTTP_POST, "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, "self", "me.mfa_confirm", 4 * KIB, JSON | SETUP },
+	{ HTTP_DELETE, "/api/v1/me/mfa/totp", api_me_totp_disable, "self", "me.mfa_disable", 4 * KIB, JSON },
+};
+
+const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -1,0 +1,381 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/api.h"
+#include "api/tenants.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/parse.h"
+
+void
+api_bad_field(struct http_req *req, const char *field, const char *why)
+{
+	struct kbuf b;
+
+	kbuf_init(&b, 512);
+	(void)kbuf_printf(&b, "%s: %s", field, why);
+	http_reply_error(req, 400, "invalid_field", b.data ? b.data : "invalid field");
+	kbuf_free(&b);
+}
+
+bool
+api_only_fields(struct http_req *req, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	if (req->json == NULL)
+		return true;
+	json_object_foreach(req->json, key, v) {
+		bool ok = false;
+		for (size_t i = 0; allowed[i] != NULL; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				ok = true;
+		if (!ok) {
+			http_reply_error(req, 400, "unknown_field",
+			    "the body has a field this resource does not take");
+			return false;
+		}
+	}
+	return true;
+}
+
+bool
+api_str(struct http_req *req, const char *field, bool required, const char **ret)
+{
+	json_t *v = req->json ? json_object_get(req->json, field) : NULL;
+
+	*ret = NULL;
+	if (v == NULL || json_is_null(v)) {
+		if (required) {
+			api_bad_field(req, field, "is required");
+			return false;
+		}
+		return true;
+	}
+	if (!json_is_string(v)) {
+		api_bad_field(req, field, "must be a string");
+		return false;
+	}
+	if (strlen(json_string_value(v)) != json_string_length(v)) {
+		api_bad_field(req, field, "must not contain NUL characters");
+		return false;
+	}
+	*ret = json_string_value(v);
+	return true;
+}
+
+bool
+api_check(struct http_req *req, const char *field, const char *why)
+{
+	if (why == NULL)
+		return true;
+	/* validators' sentences start with the field's name already */
+	http_reply_error(req, 400, "invalid_field", why);
+	(void)field;
+	return false;
+}
+
+bool
+api_str_array(struct http_req *req, const char *field, bool required,
+    size_t max, json_t **ret)
+{
+	json_t *v = req->json ? json_object_get(req->json, field) : NULL;
+	json_t *item;
+	size_t i;
+
+	*ret = NULL;
+	if (v == NULL) {
+		if (required) {
+			api_bad_field(req, field, "is required");
+			return false;
+		}
+		return true;
+	}
+	if (!json_is_array(v) || json_array_size(v) > max) {
+		api_bad_field(req, field, "must be an array of strings (limited length)");
+		return false;
+	}
+	json_array_foreach(v, i, item) {
+		if (!json_is_string(item) || !kura_text_ok(json_string_value(item), 256) ||
+		    strlen(json_string_value(item)) != json_string_length(item)) {
+			api_bad_field(req, field, "must be an array of short strings");
+			return false;
+		}
+	}
+	*ret = v;
+	return true;
+}
+
+bool
+api_int(struct http_req *req, const char *field, bool required, int64_t min,
+    int64_t max, int64_t *ret, bool *ret_present)
+{
+	json_t *v = req->json ? json_object_get(req->json, field) : NULL;
+
+	if (ret_present != NULL)
+		*ret_present = v != NULL;
+	if (v == NULL) {
+		if (required) {
+			api_bad_field(req, field, "is required");
+			return false;
+		}
+		return true;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < min ||
+	    json_integer_value(v) > max) {
+		api_bad_field(req, field, "must be a whole number in the allowed range");
+		return false;
+	}
+	*ret = json_integer_value(v);
+	return true;
+}
+
+bool
+api_labels(struct http_req *req, json_t **ret)
+{
+	json_t *v = req->json ? json_object_get(req->json, "labels") : NULL;
+	json_t *item;
+	size_t i;
+
+	*ret = NULL;
+	if (v == NULL)
+		return true;
+	if (!json_is_array(v) || json_array_size(v) > 32) {
+		api_bad_field(req, "labels", "must be an array of at most 32 strings");
+		return false;
+	}
+	json_array_foreach(v, i, item) {
+		const char *s = json_string_value(item);
+		if (s == NULL || *s == '\0' || !kura_text_ok(s, 64) ||
+		    strlen(s) != json_string_length(item)) {
+			api_bad_field(req, "labels",
+			    "each label is 1 to 64 bytes of text without control characters");
+			return false;
+		}
+	}
+	*ret = v;
+	return true;
+}
+
+kura_err
+api_seal_str(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const char *s, struct store_blob *ret)
+{
+	return kcrypto_seal(keys, table, column, row, s, strlen(s), &ret->data,
+	    &ret->len);
+}
+
+json_t *
+api_open_json(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const struct store_blob *b)
+{
+	uint8_t *pt = NULL;
+	size_t len = 0;
+	json_t *j;
+
+	if (b->data == NULL || kcrypto_open(keys, table, column, row, b->data,
+	    b->len, &pt, &len) != KURA_OK)
+		return NULL;
+	j = json_stringn((const char *)pt, len);
+	kura_wipe(pt, len);
+	free(pt);
+	return j;
+}
+
+kura_err
+api_seal_json(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const json_t *v, struct store_blob *ret)
+{
+	char *s = json_dumps(v, JSON_COMPACT);
+	kura_err err;
+
+	if (s == NULL)
+		return KURA_ENOMEM;
+	err = kcrypto_seal(keys, table, column, row, s, strlen(s), &ret->data,
+	    &ret->len);
+	kura_free_secret_str(s);
+	return err;
+}
+
+json_t *
+api_open_json_value(const struct kcrypto_tkeys *keys, const char *table,
+    const char *column, const char *row, const struct store_blob *b)
+{
+	uint8_t *pt = NULL;
+	size_t len = 0;
+	json_t *j;
+
+	if (b->data == NULL || b->len == 0)
+		return json_array();
+	if (kcrypto_open(keys, table, column, row, b->data, b->len, &pt, &len) != KURA_OK)
+		return NULL;
+	j = json_loadb((const char *)pt, len, 0, NULL);
+	kura_wipe(pt, len);
+	free(pt);
+	return j;
+}
+
+kura_err
+api_blind(const struct kcrypto_tkeys *keys, const char *purpose, const char *v,
+    char ret[STORE_INDEX_MAX])
+{
+	char *folded = tenant_fold(v);
+	kura_err err;
+
+	if (folded == NULL)
+		return KURA_ENOMEM;
+	err = kcrypto_blind_index(keys, purpose, folded, strlen(folded), ret);
+	kura_free_secret_str(folded);
+	return err;
+}
+
+kura_err
+api_settings_load(struct app *app, const struct store_tctx *ctx,
+    const struct kcrypto_tkeys *keys, struct auth_settings *ret)
+{
+	struct auth_settings def;
+	struct store_blob doc = { NULL, 0 };
+	json_t *j = NULL;
+	const char *field, *msg;
+	kura_err err;
+
+	auth_settings_default(&def);
+	err = store_settings_get(app->store, ctx, "security", &doc);
+	if (err == KURA_ENOENT) {
+		*ret = def;
+		return KURA_OK;
+	}
+	if (err)
+		return err;
+	j = api_open_json_value(keys, "tenant_settings", "security", ctx->tenant_id,
+	    &doc);
+	free(doc.data);
+	if (j == NULL)
+		return KURA_ECRYPTO;
+	err = auth_settings_from_json(j, &def, ret, &field, &msg);
+	json_decref(j);
+	return err;
+}
+
+kura_err
+api_settings_save(struct app *app, const struct store_tctx *ctx,
+    const struct kcrypto_tkeys *keys, const struct auth_settings *s)
+{
+	struct store_blob doc = { NULL, 0 };
+	json_t *j = auth_settings_to_json(s);
+	kura_err err;
+
+	if (j == NULL)
+		return KURA_ENOMEM;
+	err = api_seal_json(keys, "tenant_settings", "security", ctx->tenant_id, j,
+	    &doc);
+	json_decref(j);
+	if (err == KURA_OK)
+		err = store_settings_put(app->store, ctx, "security", doc.data,
+		    doc.len, kura_now_us());
+	free(doc.data);
+	return err;
+}
+
+kura_err
+api_user_perms(struct app *app, const struct store_tctx *ctx, const char *roles,
+    rbac_perms *ret_perms, bool *ret_admin)
+{
+	rbac_perms all = 0;
+	bool admin = false;
+	const char *s = roles;
+
+	while (s != NULL && *s != '\0') {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		char name[STORE_ID_MAX + 8];
+		rbac_perms p = 0;
+
+		if (len >= sizeof(name))
+			return KURA_EINVAL;
+		memcpy(name, s, len);
+		name[len] = '\0';
+		if (rbac_builtin(name, &p)) {
+			if (strcmp(name, RBAC_ROLE_ADMIN) == 0)
+				admin = true;
+		} else {
+			struct store_role *r = NULL;
+			kura_err err = store_role_get(app->store, ctx, name, &r);
+			if (err == KURA_OK)
+				err = rbac_parse(r->permissions, &p);
+			store_role_free(r);
+			if (err == KURA_ENOENT)
+				p = 0;     /* a deleted role grants nothing */
+			else if (err)
+				return err;
+		}
+		all |= p;
+		s = comma ? comma + 1 : NULL;
+	}
+	*ret_perms = all;
+	*ret_admin = admin;
+	return KURA_OK;
+}
+
+bool
+api_mfa_required(const struct auth_settings *s, bool is_admin)
+{
+	return s->mfa == AUTH_MFA_ALL || (s->mfa == AUTH_MFA_ADMINS && is_admin);
+}
+
+json_t *
+api_time(const struct api_auth *a, int64_t us)
+{
+	char buf[48], stamp[32];
+	time_t secs;
+	struct tm tm;
+
+	(void)a;   /* tenant time zone rendering arrives with the audit view */
+	if (us <= 0)
+		return json_null();
+	secs = (time_t)(us / 1000000);
+	gmtime_r(&secs, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, sizeof(buf), "%s.%06lldZ", stamp, (long long)(us % 1000000));
+	return json_string(buf);
+}
+
+json_t *
+api_csv_array(const char *csv)
+{
+	json_t *arr = json_array();
+	const char *s = csv;
+
+	while (s != NULL && *s != '\0') {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		json_array_append_new(arr, json_stringn(s, len));
+		s = comma ? comma + 1 : NULL;
+	}
+	return arr;
+}
+
+json_t *
+api_user_json(struct http_req *req, const struct store_user *u)
+{
+	struct api_auth *a = api_auth(req);
+	const struct kcrypto_tkeys *keys = a->keys;
+
+	return json_pack("{s:s,s:o*,s:o*,s:o*,s:s,s:o,s:b,s:b,s:b,s:o,s:o}",
+	    "id", u->id,
+	    "login_id", api_open_json(keys, "users", "login_id", u->id, &u->login_id),
+	    "email", api_open_json(keys, "users", "email", u->id, &u->email),
+	    "display_name", api_open_json(keys, "users", "display_name", u->id,
+	    &u->display_name),
+	    "status", u->status,
+	    "roles", api_csv_array(u->roles),
+	    "mfa_enabled", (int)u->mfa_enabled,
+	    "must_change_password", (int)u->must_change_password,
+	    "locked", u->locked_until_us > kura_now_us(),
+	    "last_login", api_time(a, u->last_login_us),
+	    "created", api_time(a, u->created_us));
+}
