@@ -111,5 +111,10 @@ void api_me_session_delete(struct http_req *req);
 void api_me_totp_start(struct http_req *req);
 void api_me_totp_confirm(struct http_req *req);
 void api_me_totp_disable(struct http_req *req);
+/* users (users.c) */
+/* roles (roles.c) */
+/* access review (access_review.c) */
+/* settings (settings.c) */
+/* tokens (tokens.c) */
 
 #endif

@@ -32,6 +32,16 @@ const struct http_route api_routes[] = {
 	{ HTTP_POST, "/api/v1/me/mfa/totp", api_me_totp_start, "self", "me.mfa_enrol", 0, SETUP },
 	{ HTTP_POST, "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, "self", "me.mfa_confirm", 4 * KIB, JSON | SETUP },
 	{ HTTP_DELETE, "/api/v1/me/mfa/totp", api_me_totp_disable, "self", "me.mfa_disable", 4 * KIB, JSON },
+
+	/* users (users.c) */
+
+	/* roles, permissions (roles.c) */
+
+	/* access review (access_review.c) */
+
+	/* security settings (settings.c) */
+
+	/* API tokens (tokens.c) */
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

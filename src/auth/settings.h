@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "auth/cidr.h"
+#include "core/cidr.h"
 #include "auth/password.h"
 #include "core/error.h"
 

@@ -10,10 +10,11 @@
 
 #include "config/config.h"
 #include "core/buf.h"
+#include "core/cidr.h"
 #include "core/mem.h"
 #include "core/parse.h"
 
-enum cfg_type { CFG_U64, CFG_STR, CFG_PATH, CFG_LIST, CFG_ENUM };
+enum cfg_type { CFG_U64, CFG_STR, CFG_PATH, CFG_LIST, CFG_ENUM, CFG_CIDRS };
 
 struct cfg_entry {
 	const char *section;
@@ -42,6 +43,8 @@ static const struct cfg_entry cfg_table[] = {
 	  "Seconds a connection may stay idle (also between bytes of a request) before it is closed." },
 	{ "server", "shutdown_grace_s", CFG_U64, OFF(shutdown_grace_s), "30", 1, 3600, NULL,
 	  "On SIGTERM, seconds to let in-flight requests finish before exiting." },
+	{ "server", "trusted_proxies", CFG_CIDRS, OFF(trusted_proxies), "-", 0, 4096, NULL,
+	  "Comma-separated CIDRs of reverse proxies; only from these is X-Forwarded-For used for the client address. '-' for none." },
 	{ "tls", "certificate", CFG_PATH, OFF(tls_cert), "tls/cert.pem", 0, 4096, NULL,
 	  "PEM certificate chain (relative paths are under the data directory). SIGHUP reloads it." },
 	{ "tls", "private_key", CFG_PATH, OFF(tls_key), "tls/key.pem", 0, 4096, NULL,
@@ -186,6 +189,23 @@ entry_set(struct kura_config *cfg, const struct cfg_entry *e, const char *value,
 		}
 		break;
 	}
+	case CFG_CIDRS:
+		if (strcmp(value, "-") != 0) {
+			char *copy = kura_strdup(value), *save = NULL, *tok;
+			if (copy == NULL)
+				return KURA_ENOMEM;
+			for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+			    tok = strtok_r(NULL, ", \t", &save)) {
+				struct cidr c;
+				if (cidr_parse(tok, &c) != KURA_OK) {
+					*ret_msg = msgf("'%s' is not an IPv4 or IPv6 CIDR", tok);
+					free(copy);
+					return KURA_EINVAL;
+				}
+			}
+			free(copy);
+		}
+		break;
 	case CFG_STR:
 	case CFG_PATH:
 		if (*value == '\0' || strlen(value) > e->max ||

@@ -27,6 +27,7 @@ struct kura_config {
 	uint64_t max_connections_per_ip;
 	uint64_t connection_timeout_s;
 	uint64_t shutdown_grace_s;
+	char *trusted_proxies;     /* CIDRs whose X-Forwarded-For is believed */
 
 	/* [tls] */
 	char *tls_cert;            /* absolute after load */

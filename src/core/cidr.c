@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "auth/cidr.h"
+#include "core/cidr.h"
 #include "core/mem.h"
 #include "core/parse.h"
 

@@ -1,6 +1,6 @@
 /* IPv4/IPv6 CIDR lists for IP allowlists (IAM-10). */
-#ifndef KURA_AUTH_CIDR_H
-#define KURA_AUTH_CIDR_H
+#ifndef KURA_CORE_CIDR_H
+#define KURA_CORE_CIDR_H
 
 #include <stdbool.h>
 #include <stdint.h>

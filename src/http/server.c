@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/cidr.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/parse.h"
@@ -40,6 +41,8 @@ struct http_server {
 	atomic_uint in_flight;
 	atomic_bool draining;
 	char hsts[64];
+	struct cidr proxies[32];   /* trusted reverse proxies */
+	size_t n_proxies;
 
 	/* worker pool for http_defer */
 	pthread_t *workers;
@@ -301,6 +304,53 @@ client_ip(struct MHD_Connection *conn, char *buf, size_t len)
 	}
 }
 
+static bool
+is_proxy(const struct http_server *srv, const char *ip)
+{
+	uint8_t a[16];
+
+	if (srv->n_proxies == 0 || cidr_addr(ip, a) != KURA_OK)
+		return false;
+	for (size_t i = 0; i < srv->n_proxies; i++)
+		if (cidr_contains(&srv->proxies[i], a))
+			return true;
+	return false;
+}
+
+/*
+ * When the peer is a trusted proxy, the client is the right-most address
+ * in X-Forwarded-For that is not itself a trusted proxy.  Anything
+ * malformed leaves the peer's address in place.
+ */
+static void
+apply_forwarded(const struct http_server *srv, struct MHD_Connection *conn,
+    char *ip, size_t len)
+{
+	const char *xff;
+	char buf[1024], *p;
+	uint8_t a[16];
+
+	if (!is_proxy(srv, ip))
+		return;
+	xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (xff == NULL || strlen(xff) >= sizeof(buf))
+		return;
+	snprintf(buf, sizeof(buf), "%s", xff);
+	for (;;) {
+		char *comma = strrchr(buf, ',');
+		p = comma ? comma + 1 : buf;
+		while (*p == ' ')
+			p++;
+		if (cidr_addr(p, a) != KURA_OK)
+			return;
+		if (!is_proxy(srv, p) || comma == NULL)
+			break;
+		*comma = '\0';
+	}
+	if (strlen(p) < len)
+		memcpy(ip, p, strlen(p) + 1);
+}
+
 static void
 req_free(struct http_server *srv, struct http_req *req)
 {
@@ -345,6 +395,7 @@ req_start(struct http_server *srv, struct http_req *req,
 		snprintf(req->request_id, sizeof(req->request_id), "unavailable");
 	}
 	client_ip(conn, req->client_ip, sizeof(req->client_ip));
+	apply_forwarded(srv, conn, req->client_ip, sizeof(req->client_ip));
 
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hdr_bytes);
 	if (hdr_bytes > cfg->max_header_bytes) {
@@ -654,6 +705,25 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 	err = tls_load(cfg->tls_cert, cfg->tls_key, ret_msg);
 	if (err)
 		goto fail;
+	if (cfg->trusted_proxies != NULL && strcmp(cfg->trusted_proxies, "-") != 0) {
+		char *copy = kura_strdup(cfg->trusted_proxies), *save = NULL, *tok;
+		if (copy == NULL) {
+			err = KURA_ENOMEM;
+			goto fail;
+		}
+		for (tok = strtok_r(copy, ", \t", &save); tok != NULL;
+		    tok = strtok_r(NULL, ", \t", &save)) {
+			if (srv->n_proxies == sizeof(srv->proxies) / sizeof(srv->proxies[0]) ||
+			    cidr_parse(tok, &srv->proxies[srv->n_proxies]) != KURA_OK) {
+				*ret_msg = srv_msg("trusted_proxies: at most 32 valid CIDRs");
+				free(copy);
+				err = KURA_EINVAL;
+				goto fail;
+			}
+			srv->n_proxies++;
+		}
+		free(copy);
+	}
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	if (ncpu < 1)
