@@ -72,7 +72,78 @@ struct store_ops {
 	    struct store_user **ret_list, size_t *ret_n);
 	kura_err (*user_count_seated)(void *be, const struct store_tctx *ctx,
 	    uint32_t *ret_n);
+	kura_err (*user_update)(void *be, const struct store_tctx *ctx,
+	    const struct store_user *u);
+	kura_err (*user_delete)(void *be, const struct store_tctx *ctx,
+	    const char *id);
+	kura_err (*user_get_by_invite)(void *be, const char *invite_hash,
+	    struct store_user **ret_u);
+
+	kura_err (*recovery_replace)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, const char (*hashes)[STORE_INDEX_MAX],
+	    size_t n);
+	kura_err (*recovery_use)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, const char *hash, int64_t now_us);
+	kura_err (*recovery_count)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, uint32_t *ret_unused);
+	kura_err (*recovery_delete)(void *be, const struct store_tctx *ctx,
+	    const char *user_id);
+
+	kura_err (*session_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_session *ses);
+	kura_err (*session_get_by_token)(void *be, const char *token_hash,
+	    struct store_session **ret_ses);
+	kura_err (*session_touch)(void *be, const struct store_tctx *ctx,
+	    const char *id, int64_t last_seen_us);
+	kura_err (*session_promote)(void *be, const struct store_tctx *ctx,
+	    const char *id, const char *new_token_hash,
+	    const char *new_csrf_hash, int64_t expires_us);
+	kura_err (*session_delete)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, const char *id);
+	kura_err (*session_delete_user)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, const char *except_id, size_t *ret_n);
+	kura_err (*session_list_user)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, struct store_session **ret_list,
+	    size_t *ret_n);
+	kura_err (*session_purge)(void *be, int64_t now_us,
+	    int64_t idle_before_us, size_t *ret_n);
+
+	kura_err (*role_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_role *r);
+	kura_err (*role_get)(void *be, const struct store_tctx *ctx,
+	    const char *id, struct store_role **ret_r);
+	kura_err (*role_list)(void *be, const struct store_tctx *ctx,
+	    struct store_role **ret_list, size_t *ret_n);
+	kura_err (*role_update)(void *be, const struct store_tctx *ctx,
+	    const struct store_role *r);
+	kura_err (*role_delete)(void *be, const struct store_tctx *ctx,
+	    const char *id);
+
+	kura_err (*token_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_token *t);
+	kura_err (*token_get_by_hash)(void *be, const char *token_hash,
+	    struct store_token **ret_t);
+	kura_err (*token_get)(void *be, const struct store_tctx *ctx,
+	    const char *id, struct store_token **ret_t);
+	kura_err (*token_list)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, struct store_token **ret_list,
+	    size_t *ret_n);
+	kura_err (*token_touch)(void *be, const struct store_tctx *ctx,
+	    const char *id, int64_t last_used_us);
+	kura_err (*token_delete)(void *be, const struct store_tctx *ctx,
+	    const char *id);
+
+	kura_err (*settings_get)(void *be, const struct store_tctx *ctx,
+	    const char *kind, struct store_blob *ret_doc);
+	kura_err (*settings_put)(void *be, const struct store_tctx *ctx,
+	    const char *kind, const uint8_t *doc, size_t len,
+	    int64_t updated_us);
 };
+
+/* Free a row's owned members and zero them (the row itself is not
+ * freed); for backends' error paths.  Accept NULL. */
+void store_role_clear(struct store_role *r);
+void store_token_clear(struct store_token *t);
 
 /* One thread's connection, linked into its store's registry. */
 struct store_conn {

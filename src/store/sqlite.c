@@ -31,7 +31,23 @@
 #define TKEY_COLS "tenant_id, version, kek_version, wrapped, created_us"
 #define USER_COLS "id, tenant_id, login_index, email_index, login_id, " \
 	"email, display_name, password_hash, status, roles, " \
-	"must_change_password, created_us, updated_us"
+	"must_change_password, created_us, updated_us, failed_logins, " \
+	"locked_until_us, last_login_us, password_changed_us, mfa_enabled, " \
+	"totp_secret, totp_pending, totp_last_step, invite_hash, " \
+	"invite_expires_us"
+/* The columns store_user_update writes, bound in this order from the
+ * first parameter after the key by sq_bind_user_mutable(). */
+#define USER_MUT_COLS "email_index, email, display_name, password_hash, " \
+	"status, roles, must_change_password, updated_us, failed_logins, " \
+	"locked_until_us, last_login_us, password_changed_us, mfa_enabled, " \
+	"totp_secret, totp_pending, totp_last_step, invite_hash, " \
+	"invite_expires_us"
+#define SESSION_COLS "id, tenant_id, user_id, token_hash, csrf_hash, kind, " \
+	"client_ip, created_us, last_seen_us, expires_us"
+#define ROLE_COLS "id, tenant_id, name_index, name, labels, permissions, " \
+	"created_us, updated_us"
+#define TOKEN_COLS "id, tenant_id, user_id, token_hash, name, labels, " \
+	"permissions, expires_us, last_used_us, created_us"
 
 enum sq_stmt {
 	SQ_PING,
@@ -56,10 +72,49 @@ enum sq_stmt {
 	SQ_USER_GET_BY_LOGIN,
 	SQ_USER_LIST,
 	SQ_USER_COUNT_SEATED,
+	SQ_SAVEPOINT,
+	SQ_RELEASE,
+	SQ_ROLLBACK_TO,
+	SQ_USER_UPDATE,
+	SQ_USER_DELETE,
+	SQ_USER_GET_BY_INVITE,
+	SQ_USER_EXISTS,
+	SQ_RECOVERY_DELETE,
+	SQ_RECOVERY_INSERT,
+	SQ_RECOVERY_USE,
+	SQ_RECOVERY_COUNT,
+	SQ_SESSION_INSERT,
+	SQ_SESSION_GET_BY_TOKEN,
+	SQ_SESSION_TOUCH,
+	SQ_SESSION_PROMOTE,
+	SQ_SESSION_DELETE,
+	SQ_SESSION_DELETE_USER,
+	SQ_SESSION_LIST_USER,
+	SQ_SESSION_PURGE,
+	SQ_ROLE_INSERT,
+	SQ_ROLE_GET,
+	SQ_ROLE_LIST,
+	SQ_ROLE_UPDATE,
+	SQ_ROLE_DELETE,
+	SQ_TOKEN_INSERT,
+	SQ_TOKEN_GET_BY_HASH,
+	SQ_TOKEN_GET,
+	SQ_TOKEN_LIST,
+	SQ_TOKEN_LIST_USER,
+	SQ_TOKEN_TOUCH,
+	SQ_TOKEN_DELETE,
+	SQ_SETTINGS_GET,
+	SQ_SETTINGS_PUT,
 	SQ_STMT_COUNT
 };
 
-/* Tenant-owned statements carry "tenant_id = ?1" in their WHERE clause. */
+/*
+ * Tenant-owned statements carry "tenant_id = ?1" in their WHERE clause
+ * (and bind ?1 from the context, never from a row).  The exceptions are
+ * the authentication lookups keyed by a unique token hash
+ * (SQ_USER_GET_BY_INVITE, SQ_SESSION_GET_BY_TOKEN, SQ_TOKEN_GET_BY_HASH)
+ * and operator housekeeping (SQ_SESSION_PURGE).
+ */
 static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_PING] = "SELECT 1",
 	[SQ_USER_VERSION] = "PRAGMA user_version",
@@ -93,8 +148,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_TKEY_KEK_VERSIONS] =
 	    "SELECT DISTINCT kek_version FROM tenant_keys ORDER BY kek_version",
 	[SQ_USER_INSERT] =
-	    "INSERT INTO users (" USER_COLS ") "
-	    "VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    "INSERT INTO users (tenant_id, id, login_index, login_id, "
+	    "created_us, " USER_MUT_COLS ") "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+	    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
 	[SQ_USER_GET] =
 	    "SELECT " USER_COLS " FROM users WHERE tenant_id = ?1 AND id = ?2",
 	[SQ_USER_GET_BY_LOGIN] =
@@ -105,6 +162,98 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_USER_COUNT_SEATED] =
 	    "SELECT count(*) FROM users "
 	    "WHERE tenant_id = ?1 AND status IN ('active', 'invited')",
+	[SQ_SAVEPOINT] = "SAVEPOINT sq_step",
+	[SQ_RELEASE] = "RELEASE sq_step",
+	[SQ_ROLLBACK_TO] = "ROLLBACK TO sq_step",
+	[SQ_USER_UPDATE] =
+	    "UPDATE users SET (" USER_MUT_COLS ") = "
+	    "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+	    "?17, ?18, ?19, ?20) "
+	    "WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_USER_DELETE] =
+	    "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_USER_GET_BY_INVITE] =
+	    "SELECT " USER_COLS " FROM users WHERE invite_hash = ?1",
+	[SQ_USER_EXISTS] =
+	    "SELECT 1 FROM users WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_RECOVERY_DELETE] =
+	    "DELETE FROM recovery_codes WHERE tenant_id = ?1 AND user_id = ?2",
+	[SQ_RECOVERY_INSERT] =
+	    "INSERT INTO recovery_codes (tenant_id, user_id, code_hash) "
+	    "VALUES (?1, ?2, ?3)",
+	[SQ_RECOVERY_USE] =
+	    "UPDATE recovery_codes SET used_us = ?4 "
+	    "WHERE tenant_id = ?1 AND user_id = ?2 AND code_hash = ?3 "
+	    "AND used_us = 0",
+	/* no row at all when the user is not in the tenant */
+	[SQ_RECOVERY_COUNT] =
+	    "SELECT (SELECT count(*) FROM recovery_codes r "
+	    "WHERE r.tenant_id = ?1 AND r.user_id = ?2 AND r.used_us = 0) "
+	    "FROM users WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_SESSION_INSERT] =
+	    "INSERT INTO sessions (" SESSION_COLS ") "
+	    "VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQ_SESSION_GET_BY_TOKEN] =
+	    "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = ?1",
+	[SQ_SESSION_TOUCH] =
+	    "UPDATE sessions SET last_seen_us = max(last_seen_us, ?3) "
+	    "WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_SESSION_PROMOTE] =
+	    "UPDATE sessions SET kind = 'full', token_hash = ?3, "
+	    "csrf_hash = ?4, expires_us = ?5 "
+	    "WHERE tenant_id = ?1 AND id = ?2 AND kind = 'preauth'",
+	[SQ_SESSION_DELETE] =
+	    "DELETE FROM sessions "
+	    "WHERE tenant_id = ?1 AND user_id = ?2 AND id = ?3",
+	/* ?3 NULL keeps nothing: id IS NOT NULL holds for every row */
+	[SQ_SESSION_DELETE_USER] =
+	    "DELETE FROM sessions "
+	    "WHERE tenant_id = ?1 AND user_id = ?2 AND id IS NOT ?3",
+	[SQ_SESSION_LIST_USER] =
+	    "SELECT " SESSION_COLS " FROM sessions "
+	    "WHERE tenant_id = ?1 AND user_id = ?2 "
+	    "ORDER BY created_us DESC, id DESC",
+	[SQ_SESSION_PURGE] =
+	    "DELETE FROM sessions WHERE expires_us < ?1 OR last_seen_us < ?2",
+	[SQ_ROLE_INSERT] =
+	    "INSERT INTO roles (" ROLE_COLS ") "
+	    "VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[SQ_ROLE_GET] =
+	    "SELECT " ROLE_COLS " FROM roles WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_ROLE_LIST] =
+	    "SELECT " ROLE_COLS " FROM roles WHERE tenant_id = ?1 ORDER BY id",
+	[SQ_ROLE_UPDATE] =
+	    "UPDATE roles SET name_index = ?3, name = ?4, labels = ?5, "
+	    "permissions = ?6, updated_us = ?7 "
+	    "WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_ROLE_DELETE] =
+	    "DELETE FROM roles WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_TOKEN_INSERT] =
+	    "INSERT INTO api_tokens (" TOKEN_COLS ") "
+	    "VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	[SQ_TOKEN_GET_BY_HASH] =
+	    "SELECT " TOKEN_COLS " FROM api_tokens WHERE token_hash = ?1",
+	[SQ_TOKEN_GET] =
+	    "SELECT " TOKEN_COLS " FROM api_tokens "
+	    "WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_TOKEN_LIST] =
+	    "SELECT " TOKEN_COLS " FROM api_tokens WHERE tenant_id = ?1 "
+	    "ORDER BY id",
+	[SQ_TOKEN_LIST_USER] =
+	    "SELECT " TOKEN_COLS " FROM api_tokens "
+	    "WHERE tenant_id = ?1 AND user_id = ?2 ORDER BY id",
+	[SQ_TOKEN_TOUCH] =
+	    "UPDATE api_tokens SET last_used_us = max(last_used_us, ?3) "
+	    "WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_TOKEN_DELETE] =
+	    "DELETE FROM api_tokens WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_SETTINGS_GET] =
+	    "SELECT doc FROM tenant_settings WHERE tenant_id = ?1 AND kind = ?2",
+	[SQ_SETTINGS_PUT] =
+	    "INSERT INTO tenant_settings (tenant_id, kind, doc, updated_us) "
+	    "VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (tenant_id, kind) DO UPDATE "
+	    "SET doc = excluded.doc, updated_us = excluded.updated_us",
 };
 
 struct sq_conn {
@@ -196,6 +345,22 @@ sq_bind_text(sqlite3_stmt *st, int i, const char *s)
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* Bind an optional blob: empty is stored as NULL. */
+static int
+sq_bind_opt_blob(sqlite3_stmt *st, int i, const struct store_blob *b)
+{
+	if (b->len == 0)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_blob64(st, i, b->data, b->len, SQLITE_STATIC);
+}
+
+/* Bind an optional fixed-size text field: "" is stored as NULL. */
+static int
+sq_bind_opt_text(sqlite3_stmt *st, int i, const char *s)
+{
+	return sq_bind_text(st, i, s[0] != '\0' ? s : NULL);
+}
+
 /* Step a statement that returns no rows. */
 static kura_err
 sq_step_done(sqlite3_stmt *st)
@@ -228,6 +393,17 @@ sq_col_text(sqlite3_stmt *st, int col, char *dst, size_t size)
 		return KURA_EINVAL;
 	memcpy(dst, p, n + 1);
 	return KURA_OK;
+}
+
+/* As sq_col_text, but a NULL column gives "". */
+static kura_err
+sq_col_opt_text(sqlite3_stmt *st, int col, char *dst, size_t size)
+{
+	if (sqlite3_column_type(st, col) == SQLITE_NULL) {
+		dst[0] = '\0';
+		return KURA_OK;
+	}
+	return sq_col_text(st, col, dst, size);
 }
 
 /* Copy a text column into a malloc'd string; NULL stays NULL. */
@@ -393,12 +569,113 @@ sq_user_row(sqlite3_stmt *st, void *item)
 	    (err = sq_col_strdup(st, 7, &u->password_hash)) != KURA_OK ||
 	    (err = sq_col_text(st, 8, u->status, sizeof(u->status))) != KURA_OK ||
 	    (err = sq_col_strdup(st, 9, &u->roles)) != KURA_OK ||
-	    (err = sq_col_u32(st, 10, &u->must_change_password)) != KURA_OK)
+	    (err = sq_col_u32(st, 10, &u->must_change_password)) != KURA_OK ||
+	    (err = sq_col_u32(st, 13, &u->failed_logins)) != KURA_OK ||
+	    (err = sq_col_u32(st, 17, &u->mfa_enabled)) != KURA_OK ||
+	    (err = sq_col_blob(st, 18, &u->totp_secret)) != KURA_OK ||
+	    (err = sq_col_blob(st, 19, &u->totp_pending)) != KURA_OK ||
+	    (err = sq_col_opt_text(st, 21, u->invite_hash,
+	    sizeof(u->invite_hash))) != KURA_OK)
 		return err;
 	if (u->roles == NULL)
 		return KURA_EIO;
 	u->created_us = sqlite3_column_int64(st, 11);
 	u->updated_us = sqlite3_column_int64(st, 12);
+	u->locked_until_us = sqlite3_column_int64(st, 14);
+	u->last_login_us = sqlite3_column_int64(st, 15);
+	u->password_changed_us = sqlite3_column_int64(st, 16);
+	u->totp_last_step = sqlite3_column_int64(st, 20);
+	u->invite_expires_us = sqlite3_column_int64(st, 22);
+	return KURA_OK;
+}
+
+static void
+sq_session_clear(void *item)
+{
+	(void)item;
+}
+
+static kura_err
+sq_session_row(sqlite3_stmt *st, void *item)
+{
+	struct store_session *ses = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, ses->id, sizeof(ses->id))) != KURA_OK ||
+	    (err = sq_col_text(st, 1, ses->tenant_id,
+	    sizeof(ses->tenant_id))) != KURA_OK ||
+	    (err = sq_col_text(st, 2, ses->user_id,
+	    sizeof(ses->user_id))) != KURA_OK ||
+	    (err = sq_col_text(st, 3, ses->token_hash,
+	    sizeof(ses->token_hash))) != KURA_OK ||
+	    (err = sq_col_text(st, 4, ses->csrf_hash,
+	    sizeof(ses->csrf_hash))) != KURA_OK ||
+	    (err = sq_col_text(st, 5, ses->kind, sizeof(ses->kind))) != KURA_OK ||
+	    (err = sq_col_text(st, 6, ses->client_ip,
+	    sizeof(ses->client_ip))) != KURA_OK)
+		return err;
+	ses->created_us = sqlite3_column_int64(st, 7);
+	ses->last_seen_us = sqlite3_column_int64(st, 8);
+	ses->expires_us = sqlite3_column_int64(st, 9);
+	return KURA_OK;
+}
+
+static void
+sq_role_clear(void *item)
+{
+	store_role_clear(item);
+}
+
+static kura_err
+sq_role_row(sqlite3_stmt *st, void *item)
+{
+	struct store_role *r = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, r->id, sizeof(r->id))) != KURA_OK ||
+	    (err = sq_col_text(st, 1, r->tenant_id,
+	    sizeof(r->tenant_id))) != KURA_OK ||
+	    (err = sq_col_text(st, 2, r->name_index,
+	    sizeof(r->name_index))) != KURA_OK ||
+	    (err = sq_col_blob(st, 3, &r->name)) != KURA_OK ||
+	    (err = sq_col_blob(st, 4, &r->labels)) != KURA_OK ||
+	    (err = sq_col_strdup(st, 5, &r->permissions)) != KURA_OK)
+		return err;
+	if (r->permissions == NULL)
+		return KURA_EIO;
+	r->created_us = sqlite3_column_int64(st, 6);
+	r->updated_us = sqlite3_column_int64(st, 7);
+	return KURA_OK;
+}
+
+static void
+sq_token_clear(void *item)
+{
+	store_token_clear(item);
+}
+
+static kura_err
+sq_token_row(sqlite3_stmt *st, void *item)
+{
+	struct store_token *t = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, t->id, sizeof(t->id))) != KURA_OK ||
+	    (err = sq_col_text(st, 1, t->tenant_id,
+	    sizeof(t->tenant_id))) != KURA_OK ||
+	    (err = sq_col_text(st, 2, t->user_id,
+	    sizeof(t->user_id))) != KURA_OK ||
+	    (err = sq_col_text(st, 3, t->token_hash,
+	    sizeof(t->token_hash))) != KURA_OK ||
+	    (err = sq_col_blob(st, 4, &t->name)) != KURA_OK ||
+	    (err = sq_col_blob(st, 5, &t->labels)) != KURA_OK ||
+	    (err = sq_col_strdup(st, 6, &t->permissions)) != KURA_OK)
+		return err;
+	if (t->permissions == NULL)
+		return KURA_EIO;
+	t->expires_us = sqlite3_column_int64(st, 7);
+	t->last_used_us = sqlite3_column_int64(st, 8);
+	t->created_us = sqlite3_column_int64(st, 9);
 	return KURA_OK;
 }
 
@@ -1124,6 +1401,55 @@ sq_tkey_kek_versions(void *be, uint32_t **ret_versions, size_t *ret_n)
 
 /* ---- users ---- */
 
+/*
+ * Bind the USER_MUT_COLS of u to parameters first.. in that order (the
+ * part of a user row that insert and update share).  Empty optional blobs
+ * and an empty invite_hash are bound as NULL.
+ */
+static int
+sq_bind_user_mutable(sqlite3_stmt *st, int first, const struct store_user *u)
+{
+	int rc, i = first;
+
+	rc = sq_bind_text(st, i++, u->email_index);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, i++, u->email.data, u->email.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, i++, u->display_name.data,
+		    u->display_name.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, i++, u->password_hash);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, i++, u->status);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, i++, u->roles != NULL ? u->roles : "");
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->must_change_password);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->updated_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->failed_logins);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->locked_until_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->last_login_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->password_changed_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->mfa_enabled);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_opt_blob(st, i++, &u->totp_secret);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_opt_blob(st, i++, &u->totp_pending);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->totp_last_step);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_opt_text(st, i++, u->invite_hash);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, i++, u->invite_expires_us);
+	return rc;
+}
+
 /* The row's tenant_id is always bound from ctx (?1), never from u. */
 static kura_err
 sq_user_insert(void *be, const struct store_tctx *ctx,
@@ -1141,26 +1467,11 @@ sq_user_insert(void *be, const struct store_tctx *ctx,
 	if (rc == SQLITE_OK)
 		rc = sq_bind_text(st, 3, u->login_index);
 	if (rc == SQLITE_OK)
-		rc = sq_bind_text(st, 4, u->email_index);
+		rc = sq_bind_blob(st, 4, u->login_id.data, u->login_id.len);
 	if (rc == SQLITE_OK)
-		rc = sq_bind_blob(st, 5, u->login_id.data, u->login_id.len);
+		rc = sqlite3_bind_int64(st, 5, u->created_us);
 	if (rc == SQLITE_OK)
-		rc = sq_bind_blob(st, 6, u->email.data, u->email.len);
-	if (rc == SQLITE_OK)
-		rc = sq_bind_blob(st, 7, u->display_name.data,
-		    u->display_name.len);
-	if (rc == SQLITE_OK)
-		rc = sq_bind_text(st, 8, u->password_hash);
-	if (rc == SQLITE_OK)
-		rc = sq_bind_text(st, 9, u->status);
-	if (rc == SQLITE_OK)
-		rc = sq_bind_text(st, 10, u->roles != NULL ? u->roles : "");
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 11, u->must_change_password);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 12, u->created_us);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 13, u->updated_us);
+		rc = sq_bind_user_mutable(st, 6, u);
 	if (rc != SQLITE_OK)
 		err = sq_err(rc);
 	else
@@ -1259,6 +1570,691 @@ out:
 	return err;
 }
 
+/* ---- shared shapes of the statements below ---- */
+
+/* Bind text keys to ?1.. (a NULL key binds SQL NULL). */
+static int
+sq_bind_keys(sqlite3_stmt *st, const char *k1, const char *k2,
+    const char *k3)
+{
+	int rc;
+
+	rc = sq_bind_text(st, 1, k1);
+	if (rc == SQLITE_OK && k2 != NULL)
+		rc = sq_bind_text(st, 2, k2);
+	if (rc == SQLITE_OK && k3 != NULL)
+		rc = sq_bind_text(st, 3, k3);
+	return rc;
+}
+
+/* One row selected by up to two text keys; KURA_ENOENT if none. */
+static kura_err
+sq_get_by(struct sq_conn *c, enum sq_stmt id, const char *k1, const char *k2,
+    size_t size, sq_row_fn rd, sq_clear_fn clr, void **ret_item)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, k1, k2, NULL)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	return sq_one(st, size, rd, clr, ret_item);
+}
+
+/* Every row selected by up to two text keys (see sq_list). */
+static kura_err
+sq_list_by(struct sq_conn *c, enum sq_stmt id, const char *k1,
+    const char *k2, size_t size, sq_row_fn rd, sq_clear_fn clr,
+    void **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, k1, k2, NULL)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	return sq_list(st, size, rd, clr, ret_list, ret_n);
+}
+
+/*
+ * Run a bound write statement and report how many rows it changed
+ * directly (cascades not counted).  The statement is reset either way.
+ */
+static kura_err
+sq_write(struct sq_conn *c, sqlite3_stmt *st, int rc, size_t *ret_changes)
+{
+	kura_err err;
+	sqlite3_int64 n;
+
+	if (rc != SQLITE_OK)
+		err = sq_err(rc);
+	else if ((err = sq_step_done(st)) == KURA_OK) {
+		n = sqlite3_changes64(c->db);
+		*ret_changes = n > 0 ? (size_t)n : 0;
+	}
+	sq_done(st);
+	return err;
+}
+
+/* As sq_write, but no row changed is KURA_ENOENT. */
+static kura_err
+sq_write_one(struct sq_conn *c, sqlite3_stmt *st, int rc)
+{
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_write(c, st, rc, &n)) != KURA_OK)
+		return err;
+	return n == 0 ? KURA_ENOENT : KURA_OK;
+}
+
+/* A write keyed by up to three text keys; KURA_ENOENT if nothing changed. */
+static kura_err
+sq_write_keys(struct sq_conn *c, enum sq_stmt id, const char *k1,
+    const char *k2, const char *k3)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	return sq_write_one(c, st, sq_bind_keys(st, k1, k2, k3));
+}
+
+/* (tenant, id) plus one integer ?3, e.g. a touch; KURA_ENOENT if no row. */
+static kura_err
+sq_write_keys_i64(struct sq_conn *c, enum sq_stmt id, const char *k1,
+    const char *k2, int64_t v)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, k1, k2, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, v);
+	return sq_write_one(c, st, rc);
+}
+
+/*
+ * Atomic groups of statements: the backend's own BEGIN IMMEDIATE when the
+ * caller has no transaction open, else a savepoint inside the caller's
+ * (so a failure undoes only the group and leaves the caller's work).
+ */
+static kura_err
+sq_group_begin(struct sq_conn *c, int *ret_own)
+{
+	kura_err err;
+	int own;
+
+	own = !sq_in_tx(c);
+	if ((err = sq_simple(c, own ? SQ_BEGIN : SQ_SAVEPOINT)) != KURA_OK)
+		return err;
+	*ret_own = own;
+	return KURA_OK;
+}
+
+/* Commit the group on err == KURA_OK, else undo it; returns the result. */
+static kura_err
+sq_group_end(struct sq_conn *c, int own, kura_err err)
+{
+	if (err == KURA_OK) {
+		if ((err = sq_simple(c, own ? SQ_COMMIT : SQ_RELEASE)) ==
+		    KURA_OK)
+			return KURA_OK;
+		/* a failed COMMIT leaves the transaction open */
+	}
+	if (own) {
+		if (sq_in_tx(c))
+			(void)sq_simple(c, SQ_ROLLBACK);
+	} else if (sq_simple(c, SQ_ROLLBACK_TO) == KURA_OK)
+		(void)sq_simple(c, SQ_RELEASE);
+	return err;
+}
+
+/* KURA_OK if user_id is a user of ctx's tenant, else KURA_ENOENT. */
+static kura_err
+sq_user_exists(struct sq_conn *c, const struct store_tctx *ctx,
+    const char *user_id)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_USER_EXISTS, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, user_id, NULL)) !=
+	    SQLITE_OK)
+		err = sq_err(rc);
+	else {
+		rc = sqlite3_step(st);
+		err = rc == SQLITE_ROW ? KURA_OK :
+		    rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+	}
+	sq_done(st);
+	return err;
+}
+
+/* ---- users: changes ---- */
+
+static kura_err
+sq_user_update(void *be, const struct store_tctx *ctx,
+    const struct store_user *u)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_USER_UPDATE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, u->id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_user_mutable(st, 3, u);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_user_delete(void *be, const struct store_tctx *ctx, const char *id)
+{
+	return sq_write_keys(be, SQ_USER_DELETE, ctx->tenant_id, id, NULL);
+}
+
+static kura_err
+sq_user_get_by_invite(void *be, const char *invite_hash,
+    struct store_user **ret_u)
+{
+	void *item = NULL;
+	kura_err err;
+
+	if ((err = sq_get_by(be, SQ_USER_GET_BY_INVITE, invite_hash, NULL,
+	    sizeof(struct store_user), sq_user_row, sq_user_clear,
+	    &item)) != KURA_OK)
+		return err;
+	*ret_u = item;
+	return KURA_OK;
+}
+
+/* ---- recovery codes ---- */
+
+/* The statements of store_recovery_replace, inside its group. */
+static kura_err
+sq_recovery_replace_rows(struct sq_conn *c, const struct store_tctx *ctx,
+    const char *user_id, const char (*hashes)[STORE_INDEX_MAX], size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i, changed = 0;
+	kura_err err;
+
+	if ((err = sq_user_exists(c, ctx, user_id)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_RECOVERY_DELETE, &st)) != KURA_OK ||
+	    (err = sq_write(c, st, sq_bind_keys(st, ctx->tenant_id, user_id,
+	    NULL), &changed)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_RECOVERY_INSERT, &st)) != KURA_OK)
+		return err;
+	for (i = 0; i < n; i++)
+		if ((err = sq_write(c, st, sq_bind_keys(st, ctx->tenant_id,
+		    user_id, hashes[i]), &changed)) != KURA_OK)
+			return err;
+	return KURA_OK;
+}
+
+static kura_err
+sq_recovery_replace(void *be, const struct store_tctx *ctx,
+    const char *user_id, const char (*hashes)[STORE_INDEX_MAX], size_t n)
+{
+	kura_err err;
+	int own = 0;
+
+	if ((err = sq_group_begin(be, &own)) != KURA_OK)
+		return err;
+	err = sq_recovery_replace_rows(be, ctx, user_id, hashes, n);
+	return sq_group_end(be, own, err);
+}
+
+static kura_err
+sq_recovery_use(void *be, const struct store_tctx *ctx, const char *user_id,
+    const char *hash, int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_RECOVERY_USE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, user_id, hash);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, now_us > 0 ? now_us : 1);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_recovery_count(void *be, const struct store_tctx *ctx, const char *user_id,
+    uint32_t *ret_unused)
+{
+	sqlite3_stmt *st = NULL;
+	uint32_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_RECOVERY_COUNT, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, user_id, NULL)) !=
+	    SQLITE_OK) {
+		err = sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+		goto out;
+	}
+	if ((err = sq_col_u32(st, 0, &n)) != KURA_OK)
+		goto out;
+	*ret_unused = n;
+out:
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_recovery_delete(void *be, const struct store_tctx *ctx,
+    const char *user_id)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+
+	if ((err = sq_user_exists(be, ctx, user_id)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(be, SQ_RECOVERY_DELETE, &st)) != KURA_OK)
+		return err;
+	return sq_write(be, st, sq_bind_keys(st, ctx->tenant_id, user_id,
+	    NULL), &changed);
+}
+
+/* ---- sessions ---- */
+
+/* Tenant bound from ctx; the (tenant_id, user_id) foreign key refuses a
+ * user of another tenant (KURA_ENOENT). */
+static kura_err
+sq_session_insert(void *be, const struct store_tctx *ctx,
+    const struct store_session *ses)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_SESSION_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, ses->id, ses->user_id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 4, ses->token_hash);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 5, ses->csrf_hash);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 6, ses->kind);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 7, ses->client_ip);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 8, ses->created_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 9, ses->last_seen_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 10, ses->expires_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_session_get_by_token(void *be, const char *token_hash,
+    struct store_session **ret_ses)
+{
+	void *item = NULL;
+	kura_err err;
+
+	if ((err = sq_get_by(be, SQ_SESSION_GET_BY_TOKEN, token_hash, NULL,
+	    sizeof(struct store_session), sq_session_row, sq_session_clear,
+	    &item)) != KURA_OK)
+		return err;
+	*ret_ses = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_session_touch(void *be, const struct store_tctx *ctx, const char *id,
+    int64_t last_seen_us)
+{
+	return sq_write_keys_i64(be, SQ_SESSION_TOUCH, ctx->tenant_id, id,
+	    last_seen_us);
+}
+
+static kura_err
+sq_session_promote(void *be, const struct store_tctx *ctx, const char *id,
+    const char *new_token_hash, const char *new_csrf_hash, int64_t expires_us)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_SESSION_PROMOTE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, id, new_token_hash);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 4, new_csrf_hash);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 5, expires_us);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_session_delete(void *be, const struct store_tctx *ctx, const char *user_id,
+    const char *id)
+{
+	return sq_write_keys(be, SQ_SESSION_DELETE, ctx->tenant_id, user_id,
+	    id);
+}
+
+static kura_err
+sq_session_delete_user(void *be, const struct store_tctx *ctx,
+    const char *user_id, const char *except_id, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_SESSION_DELETE_USER, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, user_id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 3, except_id);
+	return sq_write(be, st, rc, ret_n);
+}
+
+static kura_err
+sq_session_list_user(void *be, const struct store_tctx *ctx,
+    const char *user_id, struct store_session **ret_list, size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list_by(be, SQ_SESSION_LIST_USER, ctx->tenant_id,
+	    user_id, sizeof(struct store_session), sq_session_row,
+	    sq_session_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_session_purge(void *be, int64_t now_us, int64_t idle_before_us,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_SESSION_PURGE, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_bind_int64(st, 1, now_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, idle_before_us);
+	return sq_write(be, st, rc, ret_n);
+}
+
+/* ---- custom roles ---- */
+
+static kura_err
+sq_role_insert(void *be, const struct store_tctx *ctx,
+    const struct store_role *r)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_ROLE_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, r->id, r->name_index);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 4, r->name.data, r->name.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_opt_blob(st, 5, &r->labels);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 6,
+		    r->permissions != NULL ? r->permissions : "");
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 7, r->created_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 8, r->updated_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_role_get(void *be, const struct store_tctx *ctx, const char *id,
+    struct store_role **ret_r)
+{
+	void *item = NULL;
+	kura_err err;
+
+	if ((err = sq_get_by(be, SQ_ROLE_GET, ctx->tenant_id, id,
+	    sizeof(struct store_role), sq_role_row, sq_role_clear,
+	    &item)) != KURA_OK)
+		return err;
+	*ret_r = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_role_list(void *be, const struct store_tctx *ctx,
+    struct store_role **ret_list, size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list_by(be, SQ_ROLE_LIST, ctx->tenant_id, NULL,
+	    sizeof(struct store_role), sq_role_row, sq_role_clear, &list,
+	    &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_role_update(void *be, const struct store_tctx *ctx,
+    const struct store_role *r)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_ROLE_UPDATE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, r->id, r->name_index);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 4, r->name.data, r->name.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_opt_blob(st, 5, &r->labels);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 6,
+		    r->permissions != NULL ? r->permissions : "");
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 7, r->updated_us);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_role_delete(void *be, const struct store_tctx *ctx, const char *id)
+{
+	return sq_write_keys(be, SQ_ROLE_DELETE, ctx->tenant_id, id, NULL);
+}
+
+/* ---- API tokens ---- */
+
+/* Tenant bound from ctx; the (tenant_id, user_id) foreign key refuses a
+ * user of another tenant (KURA_ENOENT). */
+static kura_err
+sq_token_insert(void *be, const struct store_tctx *ctx,
+    const struct store_token *t)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TOKEN_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, t->id, t->user_id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 4, t->token_hash);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 5, t->name.data, t->name.len);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_opt_blob(st, 6, &t->labels);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 7,
+		    t->permissions != NULL ? t->permissions : "");
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 8, t->expires_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 9, t->last_used_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 10, t->created_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_token_by(struct sq_conn *c, enum sq_stmt id, const char *k1,
+    const char *k2, struct store_token **ret_t)
+{
+	void *item = NULL;
+	kura_err err;
+
+	if ((err = sq_get_by(c, id, k1, k2, sizeof(struct store_token),
+	    sq_token_row, sq_token_clear, &item)) != KURA_OK)
+		return err;
+	*ret_t = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_token_get_by_hash(void *be, const char *token_hash,
+    struct store_token **ret_t)
+{
+	return sq_token_by(be, SQ_TOKEN_GET_BY_HASH, token_hash, NULL, ret_t);
+}
+
+static kura_err
+sq_token_get(void *be, const struct store_tctx *ctx, const char *id,
+    struct store_token **ret_t)
+{
+	return sq_token_by(be, SQ_TOKEN_GET, ctx->tenant_id, id, ret_t);
+}
+
+static kura_err
+sq_token_list(void *be, const struct store_tctx *ctx, const char *user_id,
+    struct store_token **ret_list, size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list_by(be, user_id != NULL ? SQ_TOKEN_LIST_USER :
+	    SQ_TOKEN_LIST, ctx->tenant_id, user_id,
+	    sizeof(struct store_token), sq_token_row, sq_token_clear, &list,
+	    &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_token_touch(void *be, const struct store_tctx *ctx, const char *id,
+    int64_t last_used_us)
+{
+	return sq_write_keys_i64(be, SQ_TOKEN_TOUCH, ctx->tenant_id, id,
+	    last_used_us);
+}
+
+static kura_err
+sq_token_delete(void *be, const struct store_tctx *ctx, const char *id)
+{
+	return sq_write_keys(be, SQ_TOKEN_DELETE, ctx->tenant_id, id, NULL);
+}
+
+/* ---- tenant settings ---- */
+
+static kura_err
+sq_settings_get(void *be, const struct store_tctx *ctx, const char *kind,
+    struct store_blob *ret_doc)
+{
+	struct store_blob doc = { NULL, 0 };
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_SETTINGS_GET, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, kind, NULL)) !=
+	    SQLITE_OK) {
+		err = sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+		goto out;
+	}
+	if ((err = sq_col_blob(st, 0, &doc)) != KURA_OK)
+		goto out;
+	if (doc.len == 0) {
+		/* NOT NULL and never written empty: not our row */
+		err = KURA_EIO;
+		goto out;
+	}
+	*ret_doc = doc;
+	doc.data = NULL;
+out:
+	free(doc.data);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_settings_put(void *be, const struct store_tctx *ctx, const char *kind,
+    const uint8_t *doc, size_t len, int64_t updated_us)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_SETTINGS_PUT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, kind, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 3, doc, len);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, updated_us);
+	return sq_write(be, st, rc, &changed);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.init = sq_init,
@@ -1287,4 +2283,32 @@ const struct store_ops store_sqlite_ops = {
 	.user_get_by_login = sq_user_get_by_login,
 	.user_list = sq_user_list,
 	.user_count_seated = sq_user_count_seated,
+	.user_update = sq_user_update,
+	.user_delete = sq_user_delete,
+	.user_get_by_invite = sq_user_get_by_invite,
+	.recovery_replace = sq_recovery_replace,
+	.recovery_use = sq_recovery_use,
+	.recovery_count = sq_recovery_count,
+	.recovery_delete = sq_recovery_delete,
+	.session_insert = sq_session_insert,
+	.session_get_by_token = sq_session_get_by_token,
+	.session_touch = sq_session_touch,
+	.session_promote = sq_session_promote,
+	.session_delete = sq_session_delete,
+	.session_delete_user = sq_session_delete_user,
+	.session_list_user = sq_session_list_user,
+	.session_purge = sq_session_purge,
+	.role_insert = sq_role_insert,
+	.role_get = sq_role_get,
+	.role_list = sq_role_list,
+	.role_update = sq_role_update,
+	.role_delete = sq_role_delete,
+	.token_insert = sq_token_insert,
+	.token_get_by_hash = sq_token_get_by_hash,
+	.token_get = sq_token_get,
+	.token_list = sq_token_list,
+	.token_touch = sq_token_touch,
+	.token_delete = sq_token_delete,
+	.settings_get = sq_settings_get,
+	.settings_put = sq_settings_put,
 };

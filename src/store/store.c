@@ -21,6 +21,14 @@ static const char *const tenant_statuses[] = {
 static const char *const user_statuses[] = {
 	"invited", "active", "disabled", NULL
 };
+static const char *const session_kinds[] = {
+	"preauth", "full", NULL
+};
+
+/* Recovery codes per user: a handful in practice; a hard bound anyway. */
+#define RECOVERY_CODES_MAX 100
+/* Settings kinds are names chosen in code ("password_policy", ...). */
+#define SETTINGS_KIND_MAX 63
 
 /* ---- validation ---- */
 
@@ -75,6 +83,41 @@ opt_text_ok(const char *s)
 {
 	return s == NULL || (strnlen(s, STORE_TEXT_MAX + 1) <= STORE_TEXT_MAX &&
 	    kura_text_ok(s, STORE_TEXT_MAX));
+}
+
+/* An optional fixed-size field: "" allowed, else as field_ok. */
+static int
+opt_field_ok(const char *s, size_t size)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strnlen(s, size);
+	if (n >= size)
+		return 0;
+	return n == 0 || kura_text_ok(s, n);
+}
+
+/* An optional sealed value: empty ({NULL, 0} or len 0) means absent. */
+static kura_err
+opt_blob_check(const struct store_blob *b)
+{
+	if (b->len == 0)
+		return KURA_OK;
+	return blob_check(b->data, b->len);
+}
+
+/* A row's own tenant_id must be empty or equal to the context's: the row
+ * always belongs to the context's tenant, and a disagreement is a bug in
+ * the caller that must not be papered over. */
+static int
+row_tenant_ok(const char *tenant_id, size_t size, const struct store_tctx *ctx)
+{
+	if (tenant_id[0] == '\0')
+		return 1;
+	return strnlen(tenant_id, size) < size &&
+	    strcmp(tenant_id, ctx->tenant_id) == 0;
 }
 
 /* ---- connections ---- */
@@ -532,6 +575,36 @@ store_tkey_list_free(struct store_tenant_key *list, size_t n)
 
 /* ---- users ---- */
 
+/*
+ * The checks shared by insert and update: every column that update
+ * writes, plus the context and the row's tenant.  login_index and
+ * login_id (insert only) are checked by the caller.
+ */
+static kura_err
+user_check(const struct store_tctx *ctx, const struct store_user *u)
+{
+	kura_err err;
+
+	if (!ctx_ok(ctx) || u == NULL)
+		return KURA_EINVAL;
+	if (!row_tenant_ok(u->tenant_id, sizeof(u->tenant_id), ctx))
+		return KURA_EINVAL;
+	if (!field_ok(u->id, sizeof(u->id)) ||
+	    !field_ok(u->email_index, sizeof(u->email_index)) ||
+	    !status_ok(u->status, user_statuses) ||
+	    !opt_text_ok(u->password_hash) || !opt_text_ok(u->roles) ||
+	    u->must_change_password > 1 || u->mfa_enabled > 1 ||
+	    !opt_field_ok(u->invite_hash, sizeof(u->invite_hash)))
+		return KURA_EINVAL;
+	if ((err = blob_check(u->email.data, u->email.len)) != KURA_OK ||
+	    (err = blob_check(u->display_name.data,
+	    u->display_name.len)) != KURA_OK ||
+	    (err = opt_blob_check(&u->totp_secret)) != KURA_OK ||
+	    (err = opt_blob_check(&u->totp_pending)) != KURA_OK)
+		return err;
+	return KURA_OK;
+}
+
 kura_err
 store_user_insert(struct store *s, const struct store_tctx *ctx,
     const struct store_user *u)
@@ -540,24 +613,11 @@ store_user_insert(struct store *s, const struct store_tctx *ctx,
 	kura_err err;
 	void *be;
 
-	if (!ctx_ok(ctx) || u == NULL)
+	if ((err = user_check(ctx, u)) != KURA_OK)
+		return err;
+	if (!field_ok(u->login_index, sizeof(u->login_index)))
 		return KURA_EINVAL;
-	/* the row belongs to the context's tenant, whatever u says */
-	if (u->tenant_id[0] != '\0' &&
-	    (strnlen(u->tenant_id, sizeof(u->tenant_id)) >=
-	    sizeof(u->tenant_id) || strcmp(u->tenant_id, ctx->tenant_id) != 0))
-		return KURA_EINVAL;
-	if (!field_ok(u->id, sizeof(u->id)) ||
-	    !field_ok(u->login_index, sizeof(u->login_index)) ||
-	    !field_ok(u->email_index, sizeof(u->email_index)) ||
-	    !status_ok(u->status, user_statuses) ||
-	    !opt_text_ok(u->password_hash) || !opt_text_ok(u->roles) ||
-	    u->must_change_password > 1)
-		return KURA_EINVAL;
-	if ((err = blob_check(u->login_id.data, u->login_id.len)) != KURA_OK ||
-	    (err = blob_check(u->email.data, u->email.len)) != KURA_OK ||
-	    (err = blob_check(u->display_name.data,
-	    u->display_name.len)) != KURA_OK)
+	if ((err = blob_check(u->login_id.data, u->login_id.len)) != KURA_OK)
 		return err;
 	CONN(s, be);
 	row = *u;
@@ -631,6 +691,10 @@ store_user_clear(struct store_user *u)
 	kura_free_secret_str(u->password_hash);
 	u->password_hash = NULL;
 	KURA_FREE(u->roles);
+	KURA_FREE(u->totp_secret.data);
+	u->totp_secret.len = 0;
+	KURA_FREE(u->totp_pending.data);
+	u->totp_pending.len = 0;
 }
 
 void
@@ -650,4 +714,581 @@ store_user_list_free(struct store_user *list, size_t n)
 	for (i = 0; i < n; i++)
 		store_user_clear(&list[i]);
 	free(list);
+}
+
+/* ---- users: changes ---- */
+
+/*
+ * Write every mutable column of u in ctx's tenant (see store.h).
+ * updated_us 0 means now.  KURA_ENOENT if the user is not in the tenant,
+ * KURA_EEXIST if invite_hash is another user's.
+ */
+kura_err
+store_user_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_user *u)
+{
+	struct store_user row;
+	kura_err err;
+	void *be;
+
+	if ((err = user_check(ctx, u)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *u;
+	if (row.updated_us == 0)
+		row.updated_us = kura_now_us();
+	return s->ops->user_update(be, ctx, &row);
+}
+
+/* KURA_ENOENT if the user is not in ctx's tenant. */
+kura_err
+store_user_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->user_delete(be, ctx, id);
+}
+
+kura_err
+store_user_get_by_invite(struct store *s, const char *invite_hash,
+    struct store_user **ret_u)
+{
+	void *be;
+
+	if (!field_ok(invite_hash, STORE_INDEX_MAX) || ret_u == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->user_get_by_invite(be, invite_hash, ret_u);
+}
+
+/* ---- recovery codes ---- */
+
+/*
+ * Replace the user's codes atomically (own transaction, or a savepoint
+ * inside the caller's).  At most RECOVERY_CODES_MAX codes; n == 0 just
+ * removes them.  KURA_ENOENT if the user is not in ctx's tenant,
+ * KURA_EEXIST if hashes repeats a value.
+ */
+kura_err
+store_recovery_replace(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char (*hashes)[STORE_INDEX_MAX], size_t n)
+{
+	void *be;
+	size_t i;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX) ||
+	    (hashes == NULL && n > 0))
+		return KURA_EINVAL;
+	if (n > RECOVERY_CODES_MAX)
+		return KURA_ETOOBIG;
+	for (i = 0; i < n; i++)
+		if (!field_ok(hashes[i], STORE_INDEX_MAX))
+			return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->recovery_replace(be, ctx, user_id, hashes, n);
+}
+
+/* Marks the code used in one conditional UPDATE, so that two concurrent
+ * uses of the same code cannot both succeed. */
+kura_err
+store_recovery_use(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *hash)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX) ||
+	    !field_ok(hash, STORE_INDEX_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->recovery_use(be, ctx, user_id, hash, kura_now_us());
+}
+
+/* KURA_ENOENT if the user is not in ctx's tenant. */
+kura_err
+store_recovery_count(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, uint32_t *ret_unused)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX) ||
+	    ret_unused == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->recovery_count(be, ctx, user_id, ret_unused);
+}
+
+/* KURA_ENOENT if the user is not in ctx's tenant. */
+kura_err
+store_recovery_delete(struct store *s, const struct store_tctx *ctx,
+    const char *user_id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->recovery_delete(be, ctx, user_id);
+}
+
+/* ---- sessions ---- */
+
+/*
+ * The session's tenant is ctx's (a non-empty ses->tenant_id that differs
+ * is KURA_EINVAL); KURA_ENOENT if user_id is not a user of that tenant,
+ * KURA_EEXIST if the id or token hash is taken.  created_us 0 means now,
+ * last_seen_us 0 means created_us; expires_us must be set.  client_ip may
+ * be "" (unknown).
+ */
+kura_err
+store_session_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_session *ses)
+{
+	struct store_session row;
+	void *be;
+
+	if (!ctx_ok(ctx) || ses == NULL ||
+	    !row_tenant_ok(ses->tenant_id, sizeof(ses->tenant_id), ctx) ||
+	    !field_ok(ses->id, sizeof(ses->id)) ||
+	    !field_ok(ses->user_id, sizeof(ses->user_id)) ||
+	    !field_ok(ses->token_hash, sizeof(ses->token_hash)) ||
+	    !field_ok(ses->csrf_hash, sizeof(ses->csrf_hash)) ||
+	    !status_ok(ses->kind, session_kinds) ||
+	    !opt_field_ok(ses->client_ip, sizeof(ses->client_ip)) ||
+	    ses->expires_us <= 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	row = *ses;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	if (row.last_seen_us == 0)
+		row.last_seen_us = row.created_us;
+	return s->ops->session_insert(be, ctx, &row);
+}
+
+kura_err
+store_session_get_by_token(struct store *s, const char *token_hash,
+    struct store_session **ret_ses)
+{
+	void *be;
+
+	if (!field_ok(token_hash, STORE_INDEX_MAX) || ret_ses == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->session_get_by_token(be, token_hash, ret_ses);
+}
+
+/* last_seen_us never moves backwards (concurrent requests may finish out
+ * of order).  KURA_ENOENT if the session is not in ctx's tenant. */
+kura_err
+store_session_touch(struct store *s, const struct store_tctx *ctx,
+    const char *id, int64_t last_seen_us)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) || last_seen_us <= 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->session_touch(be, ctx, id, last_seen_us);
+}
+
+/*
+ * Only a preauth session is promoted, in one conditional UPDATE, so two
+ * racing MFA submissions cannot both obtain a full session: KURA_ENOENT
+ * if the session is not in ctx's tenant or is already full.
+ */
+kura_err
+store_session_promote(struct store *s, const struct store_tctx *ctx,
+    const char *id, const char *new_token_hash, const char *new_csrf_hash,
+    int64_t expires_us)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) ||
+	    !field_ok(new_token_hash, STORE_INDEX_MAX) ||
+	    !field_ok(new_csrf_hash, STORE_INDEX_MAX) || expires_us <= 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->session_promote(be, ctx, id, new_token_hash,
+	    new_csrf_hash, expires_us);
+}
+
+kura_err
+store_session_delete(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX) ||
+	    !field_ok(id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->session_delete(be, ctx, user_id, id);
+}
+
+/* A user of another tenant has no sessions here: KURA_OK, 0 deleted. */
+kura_err
+store_session_delete_user(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *except_id, size_t *ret_n)
+{
+	size_t n = 0;
+	kura_err err;
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX) ||
+	    (except_id != NULL && !field_ok(except_id, STORE_ID_MAX)))
+		return KURA_EINVAL;
+	CONN(s, be);
+	if ((err = s->ops->session_delete_user(be, ctx, user_id, except_id,
+	    &n)) != KURA_OK)
+		return err;
+	if (ret_n != NULL)
+		*ret_n = n;
+	return KURA_OK;
+}
+
+kura_err
+store_session_list_user(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, struct store_session **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->session_list_user(be, ctx, user_id, ret_list, ret_n);
+}
+
+/* Operator scope (no context): housekeeping over every tenant.  ret_n
+ * may be NULL. */
+kura_err
+store_session_purge(struct store *s, int64_t now_us, int64_t idle_before_us,
+    size_t *ret_n)
+{
+	size_t n = 0;
+	kura_err err;
+	void *be;
+
+	CONN(s, be);
+	if ((err = s->ops->session_purge(be, now_us, idle_before_us, &n)) !=
+	    KURA_OK)
+		return err;
+	if (ret_n != NULL)
+		*ret_n = n;
+	return KURA_OK;
+}
+
+void
+store_session_free(struct store_session *ses)
+{
+	free(ses);
+}
+
+void
+store_session_list_free(struct store_session *list, size_t n)
+{
+	(void)n;
+	free(list);
+}
+
+/* ---- custom roles ---- */
+
+static kura_err
+role_check(const struct store_tctx *ctx, const struct store_role *r)
+{
+	kura_err err;
+
+	if (!ctx_ok(ctx) || r == NULL ||
+	    !row_tenant_ok(r->tenant_id, sizeof(r->tenant_id), ctx) ||
+	    !field_ok(r->id, sizeof(r->id)) ||
+	    !field_ok(r->name_index, sizeof(r->name_index)) ||
+	    !opt_text_ok(r->permissions))
+		return KURA_EINVAL;
+	if ((err = blob_check(r->name.data, r->name.len)) != KURA_OK ||
+	    (err = opt_blob_check(&r->labels)) != KURA_OK)
+		return err;
+	return KURA_OK;
+}
+
+/* KURA_EEXIST if the id or name_index is taken (name_index per tenant),
+ * KURA_ENOENT if ctx's tenant does not exist.  permissions NULL is
+ * stored as "", empty labels as absent. */
+kura_err
+store_role_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_role *r)
+{
+	struct store_role row;
+	kura_err err;
+	void *be;
+
+	if ((err = role_check(ctx, r)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *r;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	if (row.updated_us == 0)
+		row.updated_us = row.created_us;
+	return s->ops->role_insert(be, ctx, &row);
+}
+
+kura_err
+store_role_get(struct store *s, const struct store_tctx *ctx, const char *id,
+    struct store_role **ret_r)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) || ret_r == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->role_get(be, ctx, id, ret_r);
+}
+
+/* Roles of the tenant ordered by id. */
+kura_err
+store_role_list(struct store *s, const struct store_tctx *ctx,
+    struct store_role **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->role_list(be, ctx, ret_list, ret_n);
+}
+
+/* updated_us 0 means now.  KURA_ENOENT if the role is not in ctx's
+ * tenant, KURA_EEXIST if the new name_index is another role's. */
+kura_err
+store_role_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_role *r)
+{
+	struct store_role row;
+	kura_err err;
+	void *be;
+
+	if ((err = role_check(ctx, r)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *r;
+	if (row.updated_us == 0)
+		row.updated_us = kura_now_us();
+	return s->ops->role_update(be, ctx, &row);
+}
+
+kura_err
+store_role_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->role_delete(be, ctx, id);
+}
+
+void
+store_role_clear(struct store_role *r)
+{
+	if (r == NULL)
+		return;
+	KURA_FREE(r->name.data);
+	r->name.len = 0;
+	KURA_FREE(r->labels.data);
+	r->labels.len = 0;
+	KURA_FREE(r->permissions);
+}
+
+void
+store_role_free(struct store_role *r)
+{
+	store_role_clear(r);
+	free(r);
+}
+
+void
+store_role_list_free(struct store_role *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_role_clear(&list[i]);
+	free(list);
+}
+
+/* ---- API tokens ---- */
+
+/*
+ * The token's tenant is ctx's (a non-empty t->tenant_id that differs is
+ * KURA_EINVAL); KURA_ENOENT if user_id is not a user of that tenant,
+ * KURA_EEXIST if the id or token hash is taken.  created_us 0 means now;
+ * permissions NULL is stored as "".
+ */
+kura_err
+store_token_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_token *t)
+{
+	struct store_token row;
+	kura_err err;
+	void *be;
+
+	if (!ctx_ok(ctx) || t == NULL ||
+	    !row_tenant_ok(t->tenant_id, sizeof(t->tenant_id), ctx) ||
+	    !field_ok(t->id, sizeof(t->id)) ||
+	    !field_ok(t->user_id, sizeof(t->user_id)) ||
+	    !field_ok(t->token_hash, sizeof(t->token_hash)) ||
+	    !opt_text_ok(t->permissions) || t->expires_us <= 0 ||
+	    t->last_used_us < 0)
+		return KURA_EINVAL;
+	if ((err = blob_check(t->name.data, t->name.len)) != KURA_OK ||
+	    (err = opt_blob_check(&t->labels)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *t;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	return s->ops->token_insert(be, ctx, &row);
+}
+
+kura_err
+store_token_get_by_hash(struct store *s, const char *token_hash,
+    struct store_token **ret_t)
+{
+	void *be;
+
+	if (!field_ok(token_hash, STORE_INDEX_MAX) || ret_t == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->token_get_by_hash(be, token_hash, ret_t);
+}
+
+kura_err
+store_token_get(struct store *s, const struct store_tctx *ctx, const char *id,
+    struct store_token **ret_t)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) || ret_t == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->token_get(be, ctx, id, ret_t);
+}
+
+kura_err
+store_token_list(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, struct store_token **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) ||
+	    (user_id != NULL && !field_ok(user_id, STORE_ID_MAX)) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->token_list(be, ctx, user_id, ret_list, ret_n);
+}
+
+/* last_used_us never moves backwards.  KURA_ENOENT if the token is not
+ * in ctx's tenant. */
+kura_err
+store_token_touch(struct store *s, const struct store_tctx *ctx,
+    const char *id, int64_t last_used_us)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) || last_used_us <= 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->token_touch(be, ctx, id, last_used_us);
+}
+
+kura_err
+store_token_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->token_delete(be, ctx, id);
+}
+
+void
+store_token_clear(struct store_token *t)
+{
+	if (t == NULL)
+		return;
+	KURA_FREE(t->name.data);
+	t->name.len = 0;
+	KURA_FREE(t->labels.data);
+	t->labels.len = 0;
+	KURA_FREE(t->permissions);
+}
+
+void
+store_token_free(struct store_token *t)
+{
+	store_token_clear(t);
+	free(t);
+}
+
+void
+store_token_list_free(struct store_token *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_token_clear(&list[i]);
+	free(list);
+}
+
+/* ---- tenant settings ---- */
+
+static int
+settings_kind_ok(const char *kind)
+{
+	return kind != NULL &&
+	    strnlen(kind, SETTINGS_KIND_MAX + 1) <= SETTINGS_KIND_MAX &&
+	    kura_token_ok(kind, SETTINGS_KIND_MAX, "_.-");
+}
+
+/* *ret_doc receives a malloc'd copy (free ret_doc->data with free()). */
+kura_err
+store_settings_get(struct store *s, const struct store_tctx *ctx,
+    const char *kind, struct store_blob *ret_doc)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !settings_kind_ok(kind) || ret_doc == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->settings_get(be, ctx, kind, ret_doc);
+}
+
+/* Insert or replace the document.  updated_us 0 means now; KURA_ENOENT
+ * if ctx's tenant does not exist. */
+kura_err
+store_settings_put(struct store *s, const struct store_tctx *ctx,
+    const char *kind, const uint8_t *doc, size_t len, int64_t updated_us)
+{
+	kura_err err;
+	void *be;
+
+	if (!ctx_ok(ctx) || !settings_kind_ok(kind))
+		return KURA_EINVAL;
+	if ((err = blob_check(doc, len)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	return s->ops->settings_put(be, ctx, kind, doc, len,
+	    updated_us != 0 ? updated_us : kura_now_us());
 }

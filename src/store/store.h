@@ -81,6 +81,60 @@ struct store_user {
 	uint32_t must_change_password;      /* 1 after a one-time password */
 	int64_t created_us;
 	int64_t updated_us;
+	/* sign-in state (0002) */
+	uint32_t failed_logins;             /* consecutive failures */
+	int64_t locked_until_us;            /* 0 not locked; INT64_MAX until unlocked */
+	int64_t last_login_us;              /* 0 never */
+	int64_t password_changed_us;
+	/* TOTP (0002): sealed base32 secrets; empty blobs when absent */
+	uint32_t mfa_enabled;
+	struct store_blob totp_secret;      /* confirmed secret */
+	struct store_blob totp_pending;     /* enrolment not yet confirmed */
+	int64_t totp_last_step;             /* last accepted RFC 6238 step (replay) */
+	/* invitation (0002): SHA-256 hex of the one-time token, or "" */
+	char invite_hash[STORE_INDEX_MAX];
+	int64_t invite_expires_us;
+};
+
+/* Browser session (0002).  The cookie carries a random token; only its
+ * SHA-256 is stored, and likewise for the CSRF token. */
+struct store_session {
+	char id[STORE_ID_MAX];              /* ses_..., shown to the user */
+	char tenant_id[STORE_ID_MAX];
+	char user_id[STORE_ID_MAX];
+	char token_hash[STORE_INDEX_MAX];
+	char csrf_hash[STORE_INDEX_MAX];
+	char kind[STORE_STATUS_MAX];        /* preauth (MFA pending) | full */
+	char client_ip[48];
+	int64_t created_us;
+	int64_t last_seen_us;
+	int64_t expires_us;                 /* absolute lifetime end */
+};
+
+/* Custom role (0002).  Built-in roles (tenant_admin, member) are not rows. */
+struct store_role {
+	char id[STORE_ID_MAX];              /* rol_... */
+	char tenant_id[STORE_ID_MAX];
+	char name_index[STORE_INDEX_MAX];   /* blind index of the lower-cased name */
+	struct store_blob name;             /* sealed */
+	struct store_blob labels;           /* sealed JSON array */
+	char *permissions;                  /* comma-separated permission names */
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+/* API token (0002): personal (user_id set) with a permission subset. */
+struct store_token {
+	char id[STORE_ID_MAX];              /* tok_... */
+	char tenant_id[STORE_ID_MAX];
+	char user_id[STORE_ID_MAX];
+	char token_hash[STORE_INDEX_MAX];
+	struct store_blob name;             /* sealed */
+	struct store_blob labels;           /* sealed JSON array */
+	char *permissions;                  /* comma-separated */
+	int64_t expires_us;
+	int64_t last_used_us;               /* 0 never */
+	int64_t created_us;
 };
 
 /* ---- lifecycle ---- */
@@ -183,5 +237,106 @@ kura_err store_user_count_seated(struct store *s, const struct store_tctx *ctx,
 void store_user_clear(struct store_user *u);
 void store_user_free(struct store_user *u);
 void store_user_list_free(struct store_user *list, size_t n);
+
+/* ---- users: changes (tenant scope) ---- */
+/* Write every mutable column of u (matched by ctx tenant and u->id):
+ * email, email_index, display_name, password_hash, status, roles,
+ * must_change_password, sign-in state, TOTP fields, invitation, updated_us.
+ * Callers read, modify and write inside store_begin/commit.
+ * KURA_ENOENT if no such user in this tenant. */
+kura_err store_user_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_user *u);
+/* Delete the user and, by cascade, its sessions, tokens and recovery codes. */
+kura_err store_user_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id);
+/* Authentication lookup by invitation token hash (the token is the
+ * credential, so no tenant context); fills ret_u including tenant_id. */
+kura_err store_user_get_by_invite(struct store *s, const char *invite_hash,
+    struct store_user **ret_u);
+
+/* ---- recovery codes (tenant scope), stored as SHA-256 hex ---- */
+/* Replace the user's codes with hashes[0..n). */
+kura_err store_recovery_replace(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char (*hashes)[STORE_INDEX_MAX], size_t n);
+/* Consume one unused code: KURA_OK and it is marked used, or KURA_ENOENT. */
+kura_err store_recovery_use(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *hash);
+kura_err store_recovery_count(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, uint32_t *ret_unused);
+kura_err store_recovery_delete(struct store *s, const struct store_tctx *ctx,
+    const char *user_id);
+
+/* ---- sessions ---- */
+kura_err store_session_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_session *ses);
+/* Authentication lookup by token hash (no tenant context: the token is
+ * the credential).  KURA_ENOENT if unknown. */
+kura_err store_session_get_by_token(struct store *s, const char *token_hash,
+    struct store_session **ret_ses);
+kura_err store_session_touch(struct store *s, const struct store_tctx *ctx,
+    const char *id, int64_t last_seen_us);
+/* Promote a preauth session to full (after MFA), with a new token and CSRF
+ * hash so the pre-auth cookie cannot be replayed. */
+kura_err store_session_promote(struct store *s, const struct store_tctx *ctx,
+    const char *id, const char *new_token_hash, const char *new_csrf_hash,
+    int64_t expires_us);
+/* Delete one session of user_id (KURA_ENOENT if it is not theirs). */
+kura_err store_session_delete(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *id);
+/* Delete every session of user_id except except_id (may be NULL);
+ * *ret_n (may be NULL) receives how many. */
+kura_err store_session_delete_user(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *except_id, size_t *ret_n);
+/* Sessions of one user, newest first. */
+kura_err store_session_list_user(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, struct store_session **ret_list, size_t *ret_n);
+/* Delete sessions (any tenant) whose absolute lifetime ended before now_us
+ * or that were not seen since idle_before_us (housekeeping). */
+kura_err store_session_purge(struct store *s, int64_t now_us,
+    int64_t idle_before_us, size_t *ret_n);
+void store_session_free(struct store_session *ses);
+void store_session_list_free(struct store_session *list, size_t n);
+
+/* ---- custom roles (tenant scope) ---- */
+/* KURA_EEXIST if name_index is taken in this tenant. */
+kura_err store_role_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_role *r);
+kura_err store_role_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_role **ret_r);
+kura_err store_role_list(struct store *s, const struct store_tctx *ctx,
+    struct store_role **ret_list, size_t *ret_n);
+/* Write name, name_index, labels, permissions, updated_us. */
+kura_err store_role_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_role *r);
+kura_err store_role_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id);
+void store_role_free(struct store_role *r);
+void store_role_list_free(struct store_role *list, size_t n);
+
+/* ---- API tokens ---- */
+kura_err store_token_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_token *t);
+/* Authentication lookup by token hash (no tenant context). */
+kura_err store_token_get_by_hash(struct store *s, const char *token_hash,
+    struct store_token **ret_t);
+kura_err store_token_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_token **ret_t);
+/* Tokens of one user (user_id non-NULL) or of the whole tenant (NULL),
+ * ordered by id. */
+kura_err store_token_list(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, struct store_token **ret_list, size_t *ret_n);
+kura_err store_token_touch(struct store *s, const struct store_tctx *ctx,
+    const char *id, int64_t last_used_us);
+kura_err store_token_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id);
+void store_token_free(struct store_token *t);
+void store_token_list_free(struct store_token *list, size_t n);
+
+/* ---- tenant settings (tenant scope): one sealed JSON document per kind ---- */
+/* KURA_ENOENT if the tenant has none of this kind (callers use defaults). */
+kura_err store_settings_get(struct store *s, const struct store_tctx *ctx,
+    const char *kind, struct store_blob *ret_doc);
+kura_err store_settings_put(struct store *s, const struct store_tctx *ctx,
+    const char *kind, const uint8_t *doc, size_t len, int64_t updated_us);
 
 #endif

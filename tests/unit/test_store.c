@@ -808,6 +808,1206 @@ test_integrity(void **state)
 	free(detail);
 }
 
+/* ---- 0002: users: sign-in state, TOTP, invitations, changes ---- */
+
+static uint8_t totp_sealed[] = { 0x70, 0x71, 0x72 };
+
+#define HASH_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define HASH_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define HASH_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+static void
+add_user(struct store *s, const char *tenant, const char *id,
+    const char *login_index)
+{
+	struct store_tctx c = tctx(tenant);
+	struct store_user u;
+
+	make_user(&u, id, login_index, "active");
+	assert_int_equal(store_user_insert(s, &c, &u), KURA_OK);
+}
+
+static void
+test_user_identity_fields(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_user u, *got = NULL, *list = NULL;
+	size_t n = 0;
+	sqlite3 *db;
+
+	add_tenant(f->s, "ten_a", "C-A");
+
+	/* defaults: everything zero/empty, stored as NULL columns */
+	make_user(&u, "usr_1", "li1", "active");
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_OK);
+	assert_int_equal(store_user_get(f->s, &a, "usr_1", &got), KURA_OK);
+	assert_int_equal(got->failed_logins, 0);
+	assert_true(got->locked_until_us == 0 && got->last_login_us == 0 &&
+	    got->password_changed_us == 0 && got->totp_last_step == 0 &&
+	    got->invite_expires_us == 0);
+	assert_int_equal(got->mfa_enabled, 0);
+	assert_null(got->totp_secret.data);
+	assert_int_equal(got->totp_secret.len, 0);
+	assert_null(got->totp_pending.data);
+	assert_int_equal(got->totp_pending.len, 0);
+	assert_string_equal(got->invite_hash, "");
+	store_user_free(got);
+	got = NULL;
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM users WHERE "
+	    "id = 'usr_1' AND totp_secret IS NULL AND totp_pending IS NULL "
+	    "AND invite_hash IS NULL"), 1);
+	sqlite3_close(db);
+
+	/* every new field written on insert and read back */
+	make_user(&u, "usr_2", "li2", "invited");
+	u.password_hash = NULL;
+	u.failed_logins = 3;
+	u.locked_until_us = INT64_MAX;
+	u.last_login_us = 1700000000000100;
+	u.password_changed_us = 1700000000000200;
+	u.mfa_enabled = 1;
+	u.totp_secret.data = totp_sealed;
+	u.totp_secret.len = sizeof(totp_sealed);
+	u.totp_pending.data = sealed;
+	u.totp_pending.len = 2;
+	u.totp_last_step = 56666666;
+	set_str(u.invite_hash, sizeof(u.invite_hash), HASH_A);
+	u.invite_expires_us = 1700000000000300;
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_OK);
+	assert_int_equal(store_user_get(f->s, &a, "usr_2", &got), KURA_OK);
+	assert_int_equal(got->failed_logins, 3);
+	assert_true(got->locked_until_us == INT64_MAX);
+	assert_true(got->last_login_us == 1700000000000100);
+	assert_true(got->password_changed_us == 1700000000000200);
+	assert_int_equal(got->mfa_enabled, 1);
+	assert_int_equal(got->totp_secret.len, sizeof(totp_sealed));
+	assert_memory_equal(got->totp_secret.data, totp_sealed,
+	    sizeof(totp_sealed));
+	assert_int_equal(got->totp_pending.len, 2);
+	assert_memory_equal(got->totp_pending.data, sealed, 2);
+	assert_true(got->totp_last_step == 56666666);
+	assert_string_equal(got->invite_hash, HASH_A);
+	assert_true(got->invite_expires_us == 1700000000000300);
+	store_user_free(got);
+	got = NULL;
+
+	/* lists carry the new fields too */
+	assert_int_equal(store_user_list(f->s, &a, &list, &n), KURA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[1].invite_hash, HASH_A);
+	assert_int_equal(list[1].totp_secret.len, sizeof(totp_sealed));
+	assert_null(list[0].totp_secret.data);
+	store_user_list_free(list, n);
+
+	/* invitation lookup: no context, tenant filled in */
+	assert_int_equal(store_user_get_by_invite(f->s, HASH_A, &got),
+	    KURA_OK);
+	assert_string_equal(got->id, "usr_2");
+	assert_string_equal(got->tenant_id, "ten_a");
+	store_user_free(got);
+	got = NULL;
+	assert_int_equal(store_user_get_by_invite(f->s, HASH_B, &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_user_get_by_invite(f->s, "", &got),
+	    KURA_EINVAL);
+	assert_int_equal(store_user_get_by_invite(f->s, NULL, &got),
+	    KURA_EINVAL);
+	assert_null(got);
+	/* the invitation hash is unique */
+	make_user(&u, "usr_3", "li3", "invited");
+	set_str(u.invite_hash, sizeof(u.invite_hash), HASH_A);
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_EEXIST);
+
+	/* validation of the new fields */
+	make_user(&u, "usr_3", "li3", "active");
+	u.mfa_enabled = 2;
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_EINVAL);
+	make_user(&u, "usr_3", "li3", "active");
+	u.totp_secret.len = 4;   /* data NULL */
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_EINVAL);
+	make_user(&u, "usr_3", "li3", "active");
+	u.totp_pending.data = sealed;
+	u.totp_pending.len = STORE_BLOB_MAX + 1;
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_ETOOBIG);
+	make_user(&u, "usr_3", "li3", "active");
+	memset(u.invite_hash, 'h', sizeof(u.invite_hash));
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_EINVAL);
+}
+
+static void
+test_user_update_delete(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_user *got = NULL, u;
+	static uint8_t newmail[] = { 0xee, 0xee };
+	char *roles;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	make_user(&u, "usr_1", "li1", "invited");
+	set_str(u.invite_hash, sizeof(u.invite_hash), HASH_A);
+	u.invite_expires_us = 5;
+	u.created_us = 1000;
+	u.updated_us = 1000;
+	assert_int_equal(store_user_insert(f->s, &a, &u), KURA_OK);
+
+	/* read, modify, write in one transaction */
+	assert_int_equal(store_begin(f->s), KURA_OK);
+	assert_int_equal(store_user_get(f->s, &a, "usr_1", &got), KURA_OK);
+	set_str(got->status, sizeof(got->status), "active");
+	set_str(got->email_index, sizeof(got->email_index), "e1e1");
+	free(got->email.data);
+	got->email.data = malloc(sizeof(newmail));
+	assert_non_null(got->email.data);
+	memcpy(got->email.data, newmail, sizeof(newmail));
+	got->email.len = sizeof(newmail);
+	free(got->roles);
+	roles = strdup("member");
+	assert_non_null(roles);
+	got->roles = roles;
+	got->must_change_password = 0;
+	got->failed_logins = 2;
+	got->locked_until_us = 77;
+	got->last_login_us = 88;
+	got->password_changed_us = 99;
+	got->mfa_enabled = 1;
+	got->totp_secret.data = malloc(sizeof(totp_sealed));
+	assert_non_null(got->totp_secret.data);
+	memcpy(got->totp_secret.data, totp_sealed, sizeof(totp_sealed));
+	got->totp_secret.len = sizeof(totp_sealed);
+	got->totp_last_step = 1234;
+	got->invite_hash[0] = '\0';   /* invitation consumed */
+	got->invite_expires_us = 0;
+	got->updated_us = 0;          /* now */
+	assert_int_equal(store_user_update(f->s, &a, got), KURA_OK);
+	assert_int_equal(store_commit(f->s), KURA_OK);
+	store_user_free(got);
+	got = NULL;
+
+	assert_int_equal(store_user_get(f->s, &a, "usr_1", &got), KURA_OK);
+	assert_string_equal(got->status, "active");
+	assert_string_equal(got->email_index, "e1e1");
+	assert_int_equal(got->email.len, sizeof(newmail));
+	assert_memory_equal(got->email.data, newmail, sizeof(newmail));
+	assert_string_equal(got->roles, "member");
+	assert_string_equal(got->login_index, "li1");   /* not mutable */
+	assert_int_equal(got->login_id.len, sizeof(sealed));
+	assert_int_equal(got->must_change_password, 0);
+	assert_int_equal(got->failed_logins, 2);
+	assert_true(got->locked_until_us == 77 && got->last_login_us == 88 &&
+	    got->password_changed_us == 99 && got->totp_last_step == 1234);
+	assert_int_equal(got->mfa_enabled, 1);
+	assert_int_equal(got->totp_secret.len, sizeof(totp_sealed));
+	assert_string_equal(got->invite_hash, "");
+	assert_true(got->created_us == 1000);
+	assert_true(got->updated_us > 1000);
+	store_user_free(got);
+	got = NULL;
+	assert_int_equal(store_user_get_by_invite(f->s, HASH_A, &got),
+	    KURA_ENOENT);
+
+	/* unknown id; bad values */
+	make_user(&u, "usr_none", "li1", "active");
+	assert_int_equal(store_user_update(f->s, &a, &u), KURA_ENOENT);
+	make_user(&u, "usr_1", "li1", "bogus");
+	assert_int_equal(store_user_update(f->s, &a, &u), KURA_EINVAL);
+	make_user(&u, "usr_1", "li1", "active");
+	u.display_name.len = 0;
+	assert_int_equal(store_user_update(f->s, &a, &u), KURA_EINVAL);
+	make_user(&u, "usr_1", "li1", "active");
+	set_str(u.tenant_id, sizeof(u.tenant_id), "ten_b");
+	assert_int_equal(store_user_update(f->s, &a, &u), KURA_EINVAL);
+	assert_int_equal(store_user_update(f->s, NULL, &u), KURA_EINVAL);
+	assert_int_equal(store_user_update(f->s, &a, NULL), KURA_EINVAL);
+
+	/* delete */
+	assert_int_equal(store_user_delete(f->s, &a, "usr_1"), KURA_OK);
+	assert_int_equal(store_user_get(f->s, &a, "usr_1", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_user_delete(f->s, &a, "usr_1"), KURA_ENOENT);
+	assert_int_equal(store_user_delete(f->s, NULL, "usr_1"), KURA_EINVAL);
+	assert_int_equal(store_user_delete(f->s, &a, ""), KURA_EINVAL);
+}
+
+/* A database created by a build that knew only 0001 migrates to the
+ * newest schema; its rows read back with the 0002 defaults. */
+static void
+test_migrate_from_0001(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_old");
+	struct store_user *got = NULL;
+	struct store *s2 = NULL;
+	int cur = 0, newest = 0;
+	char p[160];
+	sqlite3 *db = NULL;
+
+	assert_true(store_migrations_count >= 2);
+	path_in(f, "other.db", p, sizeof(p));
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(chmod(p, 0600), 0);
+	assert_int_equal(sqlite3_exec(db, store_migrations[0].sql, NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 1; "
+	    "INSERT INTO tenants VALUES ('ten_old', 'C-OLD', x'01', 5, "
+	    "'active', 'jp', 'UTC', 10, 10); "
+	    "INSERT INTO users VALUES ('usr_old', 'ten_old', 'li', 'ei', "
+	    "x'0102', x'0304', x'05', NULL, 'active', 'member', 1, 20, 21)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open_sqlite(p, &s2), KURA_OK);
+	assert_int_equal(store_schema_version(s2, &cur, &newest), KURA_OK);
+	assert_int_equal(cur, 1);
+	assert_int_equal(store_migrate(s2), KURA_OK);
+	assert_int_equal(store_schema_version(s2, &cur, &newest), KURA_OK);
+	assert_int_equal(cur, newest);
+	assert_int_equal(cur, store_migrations_count);
+
+	assert_int_equal(store_user_get(s2, &a, "usr_old", &got), KURA_OK);
+	assert_string_equal(got->login_index, "li");
+	assert_int_equal(got->login_id.len, 2);
+	assert_null(got->password_hash);
+	assert_string_equal(got->roles, "member");
+	assert_int_equal(got->must_change_password, 1);
+	assert_true(got->created_us == 20 && got->updated_us == 21);
+	assert_int_equal(got->failed_logins, 0);
+	assert_true(got->locked_until_us == 0 && got->last_login_us == 0 &&
+	    got->password_changed_us == 0 && got->totp_last_step == 0 &&
+	    got->invite_expires_us == 0);
+	assert_int_equal(got->mfa_enabled, 0);
+	assert_null(got->totp_secret.data);
+	assert_null(got->totp_pending.data);
+	assert_string_equal(got->invite_hash, "");
+	store_user_free(got);
+
+	/* and the new tables work on the migrated file */
+	{
+		struct store_session ses;
+		memset(&ses, 0, sizeof(ses));
+		set_str(ses.id, sizeof(ses.id), "ses_old");
+		set_str(ses.user_id, sizeof(ses.user_id), "usr_old");
+		set_str(ses.token_hash, sizeof(ses.token_hash), HASH_A);
+		set_str(ses.csrf_hash, sizeof(ses.csrf_hash), HASH_B);
+		set_str(ses.kind, sizeof(ses.kind), "full");
+		ses.expires_us = INT64_MAX;
+		assert_int_equal(store_session_insert(s2, &a, &ses), KURA_OK);
+	}
+	{
+		char *detail = NULL;
+		assert_int_equal(store_integrity_check(s2, &detail), KURA_OK);
+		assert_null(detail);
+	}
+	assert_int_equal(store_migrate(s2), KURA_OK);
+	store_close(s2);
+}
+
+/* ---- sessions ---- */
+
+static void
+make_session(struct store_session *ses, const char *id, const char *user_id,
+    const char *token_hash, const char *kind, int64_t created_us)
+{
+	memset(ses, 0, sizeof(*ses));
+	set_str(ses->id, sizeof(ses->id), id);
+	set_str(ses->user_id, sizeof(ses->user_id), user_id);
+	set_str(ses->token_hash, sizeof(ses->token_hash), token_hash);
+	set_str(ses->csrf_hash, sizeof(ses->csrf_hash), HASH_C);
+	set_str(ses->kind, sizeof(ses->kind), kind);
+	set_str(ses->client_ip, sizeof(ses->client_ip), "2001:db8::1");
+	ses->created_us = created_us;
+	ses->last_seen_us = created_us;
+	ses->expires_us = created_us + 1000;
+}
+
+static void
+test_sessions(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_session ses, *got = NULL, *list = NULL;
+	size_t n = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_user(f->s, "ten_a", "usr_1", "li1");
+	add_user(f->s, "ten_a", "usr_2", "li2");
+
+	make_session(&ses, "ses_1", "usr_1", "t1", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	make_session(&ses, "ses_2", "usr_1", "t2", "preauth", 300);
+	set_str(ses.tenant_id, sizeof(ses.tenant_id), "ten_a");
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	make_session(&ses, "ses_3", "usr_1", "t3", "full", 200);
+	ses.client_ip[0] = '\0';   /* unknown address is allowed */
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	make_session(&ses, "ses_4", "usr_2", "t4", "full", 400);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+
+	/* duplicates, unknown user, bad values */
+	make_session(&ses, "ses_1", "usr_1", "t9", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_EEXIST);
+	make_session(&ses, "ses_9", "usr_1", "t1", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_EEXIST);
+	make_session(&ses, "ses_9", "usr_none", "t9", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_ENOENT);
+	make_session(&ses, "ses_9", "usr_1", "t9", "admin", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_EINVAL);
+	make_session(&ses, "ses_9", "usr_1", "t9", "full", 100);
+	set_str(ses.tenant_id, sizeof(ses.tenant_id), "ten_b");
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_EINVAL);
+	make_session(&ses, "ses_9", "usr_1", "", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_EINVAL);
+	make_session(&ses, "ses_9", "usr_1", "t9", "full", 100);
+	ses.expires_us = 0;
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_EINVAL);
+	make_session(&ses, "ses_9", "usr_1", "t9", "full", 100);
+	assert_int_equal(store_session_insert(f->s, NULL, &ses), KURA_EINVAL);
+	assert_int_equal(store_session_insert(f->s, &a, NULL), KURA_EINVAL);
+
+	/* lookup by token: no context needed, everything read back */
+	assert_int_equal(store_session_get_by_token(f->s, "t2", &got),
+	    KURA_OK);
+	assert_string_equal(got->id, "ses_2");
+	assert_string_equal(got->tenant_id, "ten_a");
+	assert_string_equal(got->user_id, "usr_1");
+	assert_string_equal(got->token_hash, "t2");
+	assert_string_equal(got->csrf_hash, HASH_C);
+	assert_string_equal(got->kind, "preauth");
+	assert_string_equal(got->client_ip, "2001:db8::1");
+	assert_true(got->created_us == 300 && got->last_seen_us == 300 &&
+	    got->expires_us == 1300);
+	store_session_free(got);
+	got = NULL;
+	assert_int_equal(store_session_get_by_token(f->s, "nope", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_get_by_token(f->s, "", &got),
+	    KURA_EINVAL);
+	assert_null(got);
+	store_session_free(NULL);
+	store_session_list_free(NULL, 0);
+
+	/* list: newest first, one user only */
+	assert_int_equal(store_session_list_user(f->s, &a, "usr_1", &list,
+	    &n), KURA_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].id, "ses_2");
+	assert_string_equal(list[1].id, "ses_3");
+	assert_string_equal(list[2].id, "ses_1");
+	assert_string_equal(list[1].client_ip, "");
+	store_session_list_free(list, n);
+	assert_int_equal(store_session_list_user(f->s, &a, "usr_none", &list,
+	    &n), KURA_OK);
+	assert_int_equal(n, 0);
+	assert_non_null(list);
+	store_session_list_free(list, n);
+
+	/* touch never moves backwards */
+	assert_int_equal(store_session_touch(f->s, &a, "ses_1", 500), KURA_OK);
+	assert_int_equal(store_session_touch(f->s, &a, "ses_1", 450), KURA_OK);
+	assert_int_equal(store_session_get_by_token(f->s, "t1", &got),
+	    KURA_OK);
+	assert_true(got->last_seen_us == 500);
+	store_session_free(got);
+	got = NULL;
+	assert_int_equal(store_session_touch(f->s, &a, "ses_none", 500),
+	    KURA_ENOENT);
+
+	/* promote: preauth -> full with new hashes; the old token is dead */
+	assert_int_equal(store_session_promote(f->s, &a, "ses_2", "t2full",
+	    HASH_A, 9999), KURA_OK);
+	assert_int_equal(store_session_get_by_token(f->s, "t2", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_get_by_token(f->s, "t2full", &got),
+	    KURA_OK);
+	assert_string_equal(got->id, "ses_2");
+	assert_string_equal(got->kind, "full");
+	assert_string_equal(got->csrf_hash, HASH_A);
+	assert_true(got->expires_us == 9999);
+	assert_true(got->created_us == 300);
+	store_session_free(got);
+	got = NULL;
+	/* only once: a full session is not promoted again */
+	assert_int_equal(store_session_promote(f->s, &a, "ses_2", "t2again",
+	    HASH_A, 9999), KURA_ENOENT);
+	assert_int_equal(store_session_promote(f->s, &a, "ses_none", "tx",
+	    HASH_A, 9999), KURA_ENOENT);
+	/* the new token hash must be unique too */
+	make_session(&ses, "ses_5", "usr_1", "t5", "preauth", 500);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	assert_int_equal(store_session_promote(f->s, &a, "ses_5", "t1",
+	    HASH_A, 9999), KURA_EEXIST);
+	assert_int_equal(store_session_promote(f->s, &a, "ses_5", "",
+	    HASH_A, 9999), KURA_EINVAL);
+
+	/* delete: only the owner's session */
+	assert_int_equal(store_session_delete(f->s, &a, "usr_2", "ses_1"),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_get_by_token(f->s, "t1", &got),
+	    KURA_OK);
+	store_session_free(got);
+	got = NULL;
+	assert_int_equal(store_session_delete(f->s, &a, "usr_1", "ses_1"),
+	    KURA_OK);
+	assert_int_equal(store_session_get_by_token(f->s, "t1", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_delete(f->s, &a, "usr_1", "ses_1"),
+	    KURA_ENOENT);
+
+	/* delete every other session of the user (sign out elsewhere) */
+	n = 99;
+	assert_int_equal(store_session_delete_user(f->s, &a, "usr_1", "ses_3",
+	    &n), KURA_OK);
+	assert_int_equal(n, 2);   /* ses_2, ses_5 */
+	assert_int_equal(store_session_list_user(f->s, &a, "usr_1", &list,
+	    &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, "ses_3");
+	store_session_list_free(list, n);
+	assert_int_equal(store_session_delete_user(f->s, &a, "usr_1", NULL,
+	    NULL), KURA_OK);
+	assert_int_equal(store_session_list_user(f->s, &a, "usr_1", &list,
+	    &n), KURA_OK);
+	assert_int_equal(n, 0);
+	store_session_list_free(list, n);
+	/* usr_2's session untouched */
+	assert_int_equal(store_session_get_by_token(f->s, "t4", &got),
+	    KURA_OK);
+	store_session_free(got);
+}
+
+static void
+test_session_purge(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a"), b = tctx("ten_b");
+	struct store_session ses, *got = NULL;
+	size_t n = 99;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_tenant(f->s, "ten_b", "C-B");
+	add_user(f->s, "ten_a", "usr_a", "li");
+	add_user(f->s, "ten_b", "usr_b", "li");
+
+	/* expired (absolute lifetime over) */
+	make_session(&ses, "ses_exp", "usr_a", "t_exp", "full", 100);
+	ses.expires_us = 900;
+	ses.last_seen_us = 950;
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	/* idle (not seen since before the idle bound), other tenant */
+	make_session(&ses, "ses_idle", "usr_b", "t_idle", "full", 100);
+	ses.expires_us = 5000;
+	ses.last_seen_us = 400;
+	assert_int_equal(store_session_insert(f->s, &b, &ses), KURA_OK);
+	/* alive: exactly at both bounds is kept */
+	make_session(&ses, "ses_live", "usr_a", "t_live", "full", 100);
+	ses.expires_us = 1000;
+	ses.last_seen_us = 500;
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+
+	assert_int_equal(store_session_purge(f->s, 1000, 500, &n), KURA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(store_session_get_by_token(f->s, "t_exp", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_get_by_token(f->s, "t_idle", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_get_by_token(f->s, "t_live", &got),
+	    KURA_OK);
+	store_session_free(got);
+	assert_int_equal(store_session_purge(f->s, 1000, 500, NULL), KURA_OK);
+	assert_int_equal(store_session_purge(f->s, 1001, 0, &n), KURA_OK);
+	assert_int_equal(n, 1);
+}
+
+/* ---- recovery codes ---- */
+
+static void
+test_recovery_codes(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	static const char codes[3][STORE_INDEX_MAX] = { HASH_A, HASH_B, "c1" };
+	static const char codes2[1][STORE_INDEX_MAX] = { HASH_C };
+	static const char dup[2][STORE_INDEX_MAX] = { "d", "d" };
+	uint32_t unused = 99;
+	sqlite3 *db;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_user(f->s, "ten_a", "usr_1", "li1");
+	add_user(f->s, "ten_a", "usr_2", "li2");
+
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_1", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 0);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_1", codes, 3),
+	    KURA_OK);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_1", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 3);
+
+	/* single use */
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_1", HASH_B),
+	    KURA_OK);
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_1", HASH_B),
+	    KURA_ENOENT);
+	/* another user's code is not this user's */
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_2", HASH_A),
+	    KURA_ENOENT);
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_1", "nope"),
+	    KURA_ENOENT);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_1", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 2);
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM recovery_codes "
+	    "WHERE used_us > 0"), 1);
+	sqlite3_close(db);
+
+	/* replace drops the old set, used or not */
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_1", codes2, 1),
+	    KURA_OK);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_1", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 1);
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_1", HASH_A),
+	    KURA_ENOENT);
+
+	/* a failing replace changes nothing, inside or outside a tx */
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_1", dup, 2),
+	    KURA_EEXIST);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_1", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 1);
+	assert_int_equal(store_begin(f->s), KURA_OK);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_2", codes, 3),
+	    KURA_OK);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_1", dup, 2),
+	    KURA_EEXIST);
+	assert_int_equal(store_commit(f->s), KURA_OK);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_1", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 1);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_2", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 3);
+
+	/* unknown user, bad arguments, limits */
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_none", codes,
+	    3), KURA_ENOENT);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_none", &unused),
+	    KURA_ENOENT);
+	assert_int_equal(store_recovery_delete(f->s, &a, "usr_none"),
+	    KURA_ENOENT);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_1", NULL, 1),
+	    KURA_EINVAL);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_1", codes,
+	    1000), KURA_ETOOBIG);
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_1", ""),
+	    KURA_EINVAL);
+	assert_int_equal(store_recovery_use(f->s, NULL, "usr_1", HASH_C),
+	    KURA_EINVAL);
+
+	/* delete; replace with none */
+	assert_int_equal(store_recovery_delete(f->s, &a, "usr_1"), KURA_OK);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_1", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 0);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_2", NULL, 0),
+	    KURA_OK);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_2", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 0);
+}
+
+/* ---- custom roles ---- */
+
+static void
+make_role(struct store_role *r, const char *id, const char *name_index)
+{
+	memset(r, 0, sizeof(*r));
+	set_str(r->id, sizeof(r->id), id);
+	set_str(r->name_index, sizeof(r->name_index), name_index);
+	r->name.data = sealed;
+	r->name.len = 4;
+	r->labels.data = totp_sealed;
+	r->labels.len = sizeof(totp_sealed);
+	r->permissions = "users.read,audit.read";
+}
+
+static void
+test_roles(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a"), b = tctx("ten_b");
+	struct store_role r, *got = NULL, *list = NULL;
+	size_t n = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_tenant(f->s, "ten_b", "C-B");
+
+	make_role(&r, "rol_2", "ni_auditor");
+	r.created_us = 10;
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_OK);
+	make_role(&r, "rol_1", "ni_viewer");
+	r.labels.data = NULL;
+	r.labels.len = 0;
+	r.permissions = NULL;
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_OK);
+
+	/* name unique per tenant, but the same name is fine in another */
+	make_role(&r, "rol_3", "ni_auditor");
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_EEXIST);
+	assert_int_equal(store_role_insert(f->s, &b, &r), KURA_OK);
+	make_role(&r, "rol_2", "ni_other");
+	assert_int_equal(store_role_insert(f->s, &b, &r), KURA_EEXIST);
+
+	/* validation; unknown tenant */
+	make_role(&r, "rol_9", "ni_9");
+	r.name.len = 0;
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_EINVAL);
+	make_role(&r, "rol_9", "");
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_EINVAL);
+	make_role(&r, "rol_9", "ni_9");
+	r.labels.len = STORE_BLOB_MAX + 1;
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_ETOOBIG);
+	make_role(&r, "rol_9", "ni_9");
+	set_str(r.tenant_id, sizeof(r.tenant_id), "ten_b");
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_EINVAL);
+	{
+		struct store_tctx x = tctx("ten_nope");
+		make_role(&r, "rol_9", "ni_9");
+		assert_int_equal(store_role_insert(f->s, &x, &r),
+		    KURA_ENOENT);
+	}
+
+	assert_int_equal(store_role_get(f->s, &a, "rol_2", &got), KURA_OK);
+	assert_string_equal(got->id, "rol_2");
+	assert_string_equal(got->tenant_id, "ten_a");
+	assert_string_equal(got->name_index, "ni_auditor");
+	assert_int_equal(got->name.len, 4);
+	assert_memory_equal(got->name.data, sealed, 4);
+	assert_int_equal(got->labels.len, sizeof(totp_sealed));
+	assert_string_equal(got->permissions, "users.read,audit.read");
+	assert_true(got->created_us == 10 && got->updated_us == 10);
+	store_role_free(got);
+	got = NULL;
+	assert_int_equal(store_role_get(f->s, &a, "rol_1", &got), KURA_OK);
+	assert_null(got->labels.data);
+	assert_int_equal(got->labels.len, 0);
+	assert_string_equal(got->permissions, "");
+	store_role_free(got);
+	got = NULL;
+	assert_int_equal(store_role_get(f->s, &a, "rol_none", &got),
+	    KURA_ENOENT);
+	assert_null(got);
+	store_role_free(NULL);
+	store_role_list_free(NULL, 0);
+
+	assert_int_equal(store_role_list(f->s, &a, &list, &n), KURA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, "rol_1");
+	assert_string_equal(list[1].id, "rol_2");
+	store_role_list_free(list, n);
+
+	/* update: rename to a taken name is refused; labels cleared */
+	make_role(&r, "rol_1", "ni_auditor");
+	assert_int_equal(store_role_update(f->s, &a, &r), KURA_EEXIST);
+	make_role(&r, "rol_1", "ni_reader");
+	r.labels.len = 0;
+	r.permissions = "files.read";
+	r.updated_us = 77;
+	assert_int_equal(store_role_update(f->s, &a, &r), KURA_OK);
+	assert_int_equal(store_role_get(f->s, &a, "rol_1", &got), KURA_OK);
+	assert_string_equal(got->name_index, "ni_reader");
+	assert_string_equal(got->permissions, "files.read");
+	assert_null(got->labels.data);
+	assert_true(got->updated_us == 77);
+	store_role_free(got);
+	got = NULL;
+	make_role(&r, "rol_none", "ni_x");
+	assert_int_equal(store_role_update(f->s, &a, &r), KURA_ENOENT);
+
+	assert_int_equal(store_role_delete(f->s, &a, "rol_1"), KURA_OK);
+	assert_int_equal(store_role_delete(f->s, &a, "rol_1"), KURA_ENOENT);
+	assert_int_equal(store_role_get(f->s, &a, "rol_1", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_role_list(f->s, &a, &list, &n), KURA_OK);
+	assert_int_equal(n, 1);
+	store_role_list_free(list, n);
+}
+
+/* ---- API tokens ---- */
+
+static void
+make_token(struct store_token *t, const char *id, const char *user_id,
+    const char *token_hash)
+{
+	memset(t, 0, sizeof(*t));
+	set_str(t->id, sizeof(t->id), id);
+	set_str(t->user_id, sizeof(t->user_id), user_id);
+	set_str(t->token_hash, sizeof(t->token_hash), token_hash);
+	t->name.data = sealed;
+	t->name.len = 6;
+	t->labels.data = totp_sealed;
+	t->labels.len = 1;
+	t->permissions = "files.read";
+	t->expires_us = 1800000000000000;
+	t->created_us = 50;
+}
+
+static void
+test_tokens(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_token t, *got = NULL, *list = NULL;
+	size_t n = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_user(f->s, "ten_a", "usr_1", "li1");
+	add_user(f->s, "ten_a", "usr_2", "li2");
+
+	make_token(&t, "tok_3", "usr_1", "h3");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_OK);
+	make_token(&t, "tok_1", "usr_2", "h1");
+	t.labels.len = 0;
+	t.permissions = NULL;
+	t.created_us = 0;
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_OK);
+	make_token(&t, "tok_2", "usr_1", "h2");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_OK);
+
+	make_token(&t, "tok_3", "usr_1", "h9");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_EEXIST);
+	make_token(&t, "tok_9", "usr_1", "h3");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_EEXIST);
+	make_token(&t, "tok_9", "usr_none", "h9");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_ENOENT);
+	make_token(&t, "tok_9", "usr_1", "h9");
+	t.expires_us = 0;
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_EINVAL);
+	make_token(&t, "tok_9", "usr_1", "h9");
+	t.name.len = 0;
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_EINVAL);
+	make_token(&t, "tok_9", "", "h9");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_EINVAL);
+
+	assert_int_equal(store_token_get_by_hash(f->s, "h3", &got), KURA_OK);
+	assert_string_equal(got->id, "tok_3");
+	assert_string_equal(got->tenant_id, "ten_a");
+	assert_string_equal(got->user_id, "usr_1");
+	assert_string_equal(got->token_hash, "h3");
+	assert_int_equal(got->name.len, 6);
+	assert_memory_equal(got->name.data, sealed, 6);
+	assert_int_equal(got->labels.len, 1);
+	assert_string_equal(got->permissions, "files.read");
+	assert_true(got->expires_us == 1800000000000000);
+	assert_true(got->last_used_us == 0 && got->created_us == 50);
+	store_token_free(got);
+	got = NULL;
+	assert_int_equal(store_token_get_by_hash(f->s, "nope", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_token_get(f->s, &a, "tok_1", &got), KURA_OK);
+	assert_null(got->labels.data);
+	assert_string_equal(got->permissions, "");
+	assert_true(got->created_us > 50);
+	store_token_free(got);
+	got = NULL;
+	assert_int_equal(store_token_get(f->s, &a, "tok_none", &got),
+	    KURA_ENOENT);
+	assert_null(got);
+	store_token_free(NULL);
+	store_token_list_free(NULL, 0);
+
+	assert_int_equal(store_token_list(f->s, &a, NULL, &list, &n), KURA_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].id, "tok_1");
+	assert_string_equal(list[1].id, "tok_2");
+	assert_string_equal(list[2].id, "tok_3");
+	store_token_list_free(list, n);
+	assert_int_equal(store_token_list(f->s, &a, "usr_1", &list, &n),
+	    KURA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, "tok_2");
+	assert_string_equal(list[1].id, "tok_3");
+	store_token_list_free(list, n);
+	assert_int_equal(store_token_list(f->s, &a, "usr_none", &list, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	assert_non_null(list);
+	store_token_list_free(list, n);
+
+	assert_int_equal(store_token_touch(f->s, &a, "tok_3", 700), KURA_OK);
+	assert_int_equal(store_token_touch(f->s, &a, "tok_3", 600), KURA_OK);
+	assert_int_equal(store_token_get(f->s, &a, "tok_3", &got), KURA_OK);
+	assert_true(got->last_used_us == 700);
+	store_token_free(got);
+	got = NULL;
+	assert_int_equal(store_token_touch(f->s, &a, "tok_none", 700),
+	    KURA_ENOENT);
+
+	assert_int_equal(store_token_delete(f->s, &a, "tok_3"), KURA_OK);
+	assert_int_equal(store_token_delete(f->s, &a, "tok_3"), KURA_ENOENT);
+	assert_int_equal(store_token_get_by_hash(f->s, "h3", &got),
+	    KURA_ENOENT);
+}
+
+/* ---- tenant settings ---- */
+
+static void
+test_settings(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	static const uint8_t doc1[] = { 1, 2, 3 }, doc2[] = { 9, 8, 7, 6 };
+	struct store_blob doc = { NULL, 0 };
+	sqlite3 *db;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	assert_int_equal(store_settings_get(f->s, &a, "password_policy", &doc),
+	    KURA_ENOENT);
+	assert_null(doc.data);
+	assert_int_equal(store_settings_put(f->s, &a, "password_policy", doc1,
+	    sizeof(doc1), 5), KURA_OK);
+	assert_int_equal(store_settings_put(f->s, &a, "ip_rules", doc2,
+	    sizeof(doc2), 0), KURA_OK);
+	assert_int_equal(store_settings_get(f->s, &a, "password_policy", &doc),
+	    KURA_OK);
+	assert_int_equal(doc.len, sizeof(doc1));
+	assert_memory_equal(doc.data, doc1, sizeof(doc1));
+	free(doc.data);
+	doc.data = NULL;
+
+	/* put replaces */
+	assert_int_equal(store_settings_put(f->s, &a, "password_policy", doc2,
+	    sizeof(doc2), 6), KURA_OK);
+	assert_int_equal(store_settings_get(f->s, &a, "password_policy", &doc),
+	    KURA_OK);
+	assert_int_equal(doc.len, sizeof(doc2));
+	assert_memory_equal(doc.data, doc2, sizeof(doc2));
+	free(doc.data);
+	doc.data = NULL;
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM tenant_settings"),
+	    2);
+	assert_int_equal(raw_int(db, "SELECT updated_us FROM tenant_settings "
+	    "WHERE kind = 'password_policy'"), 6);
+	assert_true(raw_int(db, "SELECT updated_us FROM tenant_settings "
+	    "WHERE kind = 'ip_rules'") > 6);
+	sqlite3_close(db);
+
+	/* validation; unknown tenant */
+	assert_int_equal(store_settings_put(f->s, &a, "x", NULL, 0, 1),
+	    KURA_EINVAL);
+	assert_int_equal(store_settings_put(f->s, &a, "x", doc1,
+	    STORE_BLOB_MAX + 1, 1), KURA_ETOOBIG);
+	assert_int_equal(store_settings_put(f->s, &a, "", doc1, 1, 1),
+	    KURA_EINVAL);
+	assert_int_equal(store_settings_put(f->s, &a, "bad kind", doc1, 1, 1),
+	    KURA_EINVAL);
+	assert_int_equal(store_settings_get(f->s, &a, NULL, &doc),
+	    KURA_EINVAL);
+	assert_int_equal(store_settings_get(f->s, NULL, "ip_rules", &doc),
+	    KURA_EINVAL);
+	{
+		struct store_tctx x = tctx("ten_nope");
+		assert_int_equal(store_settings_put(f->s, &x, "ip_rules",
+		    doc1, 1, 1), KURA_ENOENT);
+	}
+	assert_null(doc.data);
+}
+
+/* ---- deleting a user ---- */
+
+static void
+test_user_delete_cascade(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	static const char codes[2][STORE_INDEX_MAX] = { HASH_A, HASH_B };
+	struct store_session ses, *sl = NULL;
+	struct store_token t, *tl = NULL;
+	uint32_t unused = 0;
+	size_t n = 0;
+	sqlite3 *db;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_user(f->s, "ten_a", "usr_1", "li1");
+	add_user(f->s, "ten_a", "usr_2", "li2");
+	make_session(&ses, "ses_1", "usr_1", "t1", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	make_session(&ses, "ses_2", "usr_2", "t2", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	make_token(&t, "tok_1", "usr_1", "h1");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_OK);
+	make_token(&t, "tok_2", "usr_2", "h2");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_OK);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_1", codes, 2),
+	    KURA_OK);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_2", codes, 2),
+	    KURA_OK);
+
+	assert_int_equal(store_user_delete(f->s, &a, "usr_1"), KURA_OK);
+
+	db = raw_open(f->path);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM sessions "
+	    "WHERE user_id = 'usr_1'"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM api_tokens "
+	    "WHERE user_id = 'usr_1'"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM recovery_codes "
+	    "WHERE user_id = 'usr_1'"), 0);
+	sqlite3_close(db);
+	assert_int_equal(store_session_list_user(f->s, &a, "usr_1", &sl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_session_list_free(sl, n);
+	assert_int_equal(store_token_list(f->s, &a, NULL, &tl, &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(tl[0].id, "tok_2");
+	store_token_list_free(tl, n);
+	/* the other user keeps everything */
+	assert_int_equal(store_session_list_user(f->s, &a, "usr_2", &sl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 1);
+	store_session_list_free(sl, n);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_2", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 2);
+	{
+		char *detail = NULL;
+		assert_int_equal(store_integrity_check(f->s, &detail),
+		    KURA_OK);
+		assert_null(detail);
+	}
+}
+
+/*
+ * Evidence: TEN-1 for the 0002 calls.  Tenant B's context, knowing every
+ * id and hash of tenant A, can neither read nor change A's users,
+ * sessions, recovery codes, roles, tokens or settings, nor attach its own
+ * rows to A's users; each attempt is KURA_ENOENT or an empty result, and
+ * A's rows read back unchanged with A's context.
+ */
+static void
+test_tenant_isolation_identity(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a"), b = tctx("ten_b");
+	static const char codes[2][STORE_INDEX_MAX] = { HASH_A, HASH_B };
+	static const char bcodes[1][STORE_INDEX_MAX] = { HASH_C };
+	static const uint8_t doc_a[] = { 0xaa }, doc_b[] = { 0xbb, 0xbb };
+	struct store_user u, *got = NULL;
+	struct store_session ses, *sg = NULL, *sl = NULL;
+	struct store_role r, *rg = NULL, *rl = NULL;
+	struct store_token t, *tg = NULL, *tl = NULL;
+	struct store_blob doc = { NULL, 0 };
+	uint32_t unused = 99;
+	size_t n = 99;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_tenant(f->s, "ten_b", "C-B");
+	add_user(f->s, "ten_a", "usr_a", "li");
+	add_user(f->s, "ten_b", "usr_b", "li");
+	make_session(&ses, "ses_a", "usr_a", "ta", "preauth", 100);
+	assert_int_equal(store_session_insert(f->s, &a, &ses), KURA_OK);
+	make_role(&r, "rol_a", "ni");
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_OK);
+	make_token(&t, "tok_a", "usr_a", "ha");
+	assert_int_equal(store_token_insert(f->s, &a, &t), KURA_OK);
+	assert_int_equal(store_recovery_replace(f->s, &a, "usr_a", codes, 2),
+	    KURA_OK);
+	assert_int_equal(store_settings_put(f->s, &a, "ip_rules", doc_a,
+	    sizeof(doc_a), 1), KURA_OK);
+
+	/* users */
+	make_user(&u, "usr_a", "li", "disabled");
+	u.failed_logins = 9;
+	assert_int_equal(store_user_update(f->s, &b, &u), KURA_ENOENT);
+	assert_int_equal(store_user_delete(f->s, &b, "usr_a"), KURA_ENOENT);
+
+	/* recovery codes */
+	assert_int_equal(store_recovery_use(f->s, &b, "usr_a", HASH_A),
+	    KURA_ENOENT);
+	assert_int_equal(store_recovery_count(f->s, &b, "usr_a", &unused),
+	    KURA_ENOENT);
+	assert_int_equal(unused, 99);
+	assert_int_equal(store_recovery_replace(f->s, &b, "usr_a", bcodes, 1),
+	    KURA_ENOENT);
+	assert_int_equal(store_recovery_replace(f->s, &b, "usr_a", NULL, 0),
+	    KURA_ENOENT);
+	assert_int_equal(store_recovery_delete(f->s, &b, "usr_a"),
+	    KURA_ENOENT);
+
+	/* sessions */
+	assert_int_equal(store_session_touch(f->s, &b, "ses_a", 999),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_promote(f->s, &b, "ses_a", "tb",
+	    HASH_B, 999), KURA_ENOENT);
+	assert_int_equal(store_session_delete(f->s, &b, "usr_a", "ses_a"),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_delete(f->s, &b, "usr_b", "ses_a"),
+	    KURA_ENOENT);
+	assert_int_equal(store_session_delete_user(f->s, &b, "usr_a", NULL,
+	    &n), KURA_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_session_list_user(f->s, &b, "usr_a", &sl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_session_list_free(sl, n);
+	/* B cannot attach a session or token to A's user */
+	make_session(&ses, "ses_b", "usr_a", "tb", "full", 100);
+	assert_int_equal(store_session_insert(f->s, &b, &ses), KURA_ENOENT);
+	make_token(&t, "tok_b", "usr_a", "hb");
+	assert_int_equal(store_token_insert(f->s, &b, &t), KURA_ENOENT);
+
+	/* roles */
+	assert_int_equal(store_role_get(f->s, &b, "rol_a", &rg), KURA_ENOENT);
+	assert_null(rg);
+	assert_int_equal(store_role_list(f->s, &b, &rl, &n), KURA_OK);
+	assert_int_equal(n, 0);
+	store_role_list_free(rl, n);
+	make_role(&r, "rol_a", "ni_hijack");
+	r.permissions = "tenant.admin";
+	assert_int_equal(store_role_update(f->s, &b, &r), KURA_ENOENT);
+	assert_int_equal(store_role_delete(f->s, &b, "rol_a"), KURA_ENOENT);
+
+	/* tokens */
+	assert_int_equal(store_token_get(f->s, &b, "tok_a", &tg), KURA_ENOENT);
+	assert_null(tg);
+	assert_int_equal(store_token_list(f->s, &b, NULL, &tl, &n), KURA_OK);
+	assert_int_equal(n, 0);
+	store_token_list_free(tl, n);
+	assert_int_equal(store_token_list(f->s, &b, "usr_a", &tl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_token_list_free(tl, n);
+	assert_int_equal(store_token_touch(f->s, &b, "tok_a", 999),
+	    KURA_ENOENT);
+	assert_int_equal(store_token_delete(f->s, &b, "tok_a"), KURA_ENOENT);
+
+	/* settings: B's own document does not overwrite A's */
+	assert_int_equal(store_settings_get(f->s, &b, "ip_rules", &doc),
+	    KURA_ENOENT);
+	assert_null(doc.data);
+	assert_int_equal(store_settings_put(f->s, &b, "ip_rules", doc_b,
+	    sizeof(doc_b), 2), KURA_OK);
+
+	/* A's rows are all still there, unchanged */
+	assert_int_equal(store_user_get(f->s, &a, "usr_a", &got), KURA_OK);
+	assert_string_equal(got->status, "active");
+	assert_int_equal(got->failed_logins, 0);
+	store_user_free(got);
+	assert_int_equal(store_recovery_count(f->s, &a, "usr_a", &unused),
+	    KURA_OK);
+	assert_int_equal(unused, 2);
+	assert_int_equal(store_session_get_by_token(f->s, "ta", &sg), KURA_OK);
+	assert_string_equal(sg->tenant_id, "ten_a");
+	assert_string_equal(sg->kind, "preauth");
+	assert_true(sg->last_seen_us == 100 && sg->expires_us == 1100);
+	store_session_free(sg);
+	assert_int_equal(store_role_get(f->s, &a, "rol_a", &rg), KURA_OK);
+	assert_string_equal(rg->name_index, "ni");
+	assert_string_equal(rg->permissions, "users.read,audit.read");
+	store_role_free(rg);
+	assert_int_equal(store_token_get(f->s, &a, "tok_a", &tg), KURA_OK);
+	assert_true(tg->last_used_us == 0);
+	store_token_free(tg);
+	assert_int_equal(store_settings_get(f->s, &a, "ip_rules", &doc),
+	    KURA_OK);
+	assert_int_equal(doc.len, sizeof(doc_a));
+	assert_memory_equal(doc.data, doc_a, sizeof(doc_a));
+	free(doc.data);
+	doc.data = NULL;
+	assert_int_equal(store_settings_get(f->s, &b, "ip_rules", &doc),
+	    KURA_OK);
+	assert_int_equal(doc.len, sizeof(doc_b));
+	free(doc.data);
+	/* and A's code still works exactly once for A */
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_a", HASH_A),
+	    KURA_OK);
+	assert_int_equal(store_recovery_use(f->s, &a, "usr_a", HASH_A),
+	    KURA_ENOENT);
+}
+
+static void
+test_null_ctx_identity(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx empty;
+	static const char codes[1][STORE_INDEX_MAX] = { HASH_A };
+	struct store_session ses, *sl = NULL;
+	struct store_role r, *rg = NULL, *rl = NULL;
+	struct store_token t, *tg = NULL, *tl = NULL;
+	struct store_user u;
+	struct store_blob doc = { NULL, 0 };
+	uint32_t unused;
+	size_t n;
+	const struct store_tctx *ctxs[2] = { NULL, &empty };
+	int i;
+
+	memset(&empty, 0, sizeof(empty));
+	add_tenant(f->s, "ten_a", "C-A");
+	make_user(&u, "usr_1", "li1", "active");
+	make_session(&ses, "ses_1", "usr_1", "t1", "full", 100);
+	make_role(&r, "rol_1", "ni");
+	make_token(&t, "tok_1", "usr_1", "h1");
+	for (i = 0; i < 2; i++) {
+		const struct store_tctx *c = ctxs[i];
+		assert_int_equal(store_user_update(f->s, c, &u), KURA_EINVAL);
+		assert_int_equal(store_user_delete(f->s, c, "usr_1"),
+		    KURA_EINVAL);
+		assert_int_equal(store_recovery_replace(f->s, c, "usr_1",
+		    codes, 1), KURA_EINVAL);
+		assert_int_equal(store_recovery_use(f->s, c, "usr_1", HASH_A),
+		    KURA_EINVAL);
+		assert_int_equal(store_recovery_count(f->s, c, "usr_1",
+		    &unused), KURA_EINVAL);
+		assert_int_equal(store_recovery_delete(f->s, c, "usr_1"),
+		    KURA_EINVAL);
+		assert_int_equal(store_session_insert(f->s, c, &ses),
+		    KURA_EINVAL);
+		assert_int_equal(store_session_touch(f->s, c, "ses_1", 1),
+		    KURA_EINVAL);
+		assert_int_equal(store_session_promote(f->s, c, "ses_1", "x",
+		    "y", 1), KURA_EINVAL);
+		assert_int_equal(store_session_delete(f->s, c, "usr_1",
+		    "ses_1"), KURA_EINVAL);
+		assert_int_equal(store_session_delete_user(f->s, c, "usr_1",
+		    NULL, &n), KURA_EINVAL);
+		assert_int_equal(store_session_list_user(f->s, c, "usr_1",
+		    &sl, &n), KURA_EINVAL);
+		assert_int_equal(store_role_insert(f->s, c, &r), KURA_EINVAL);
+		assert_int_equal(store_role_get(f->s, c, "rol_1", &rg),
+		    KURA_EINVAL);
+		assert_int_equal(store_role_list(f->s, c, &rl, &n),
+		    KURA_EINVAL);
+		assert_int_equal(store_role_update(f->s, c, &r), KURA_EINVAL);
+		assert_int_equal(store_role_delete(f->s, c, "rol_1"),
+		    KURA_EINVAL);
+		assert_int_equal(store_token_insert(f->s, c, &t), KURA_EINVAL);
+		assert_int_equal(store_token_get(f->s, c, "tok_1", &tg),
+		    KURA_EINVAL);
+		assert_int_equal(store_token_list(f->s, c, NULL, &tl, &n),
+		    KURA_EINVAL);
+		assert_int_equal(store_token_touch(f->s, c, "tok_1", 1),
+		    KURA_EINVAL);
+		assert_int_equal(store_token_delete(f->s, c, "tok_1"),
+		    KURA_EINVAL);
+		assert_int_equal(store_settings_get(f->s, c, "ip_rules", &doc),
+		    KURA_EINVAL);
+		assert_int_equal(store_settings_put(f->s, c, "ip_rules",
+		    sealed, 1, 1), KURA_EINVAL);
+	}
+	assert_null(sl);
+	assert_null(rg);
+	assert_null(rl);
+	assert_null(tg);
+	assert_null(tl);
+	assert_null(doc.data);
+}
+
 int
 main(void)
 {
@@ -830,6 +2030,26 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_integrity, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_user_identity_fields,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_update_delete, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_from_0001, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_session_purge, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_recovery_codes, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_settings, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_user_delete_cascade, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_tenant_isolation_identity,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_null_ctx_identity, setup,
 		    teardown),
 	};
 
