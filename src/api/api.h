@@ -112,6 +112,13 @@ void api_me_totp_start(struct http_req *req);
 void api_me_totp_confirm(struct http_req *req);
 void api_me_totp_disable(struct http_req *req);
 /* users (users.c) */
+void api_users_list(struct http_req *req);
+void api_users_create(struct http_req *req);
+void api_users_get(struct http_req *req);
+void api_users_patch(struct http_req *req);
+void api_users_delete(struct http_req *req);
+void api_users_unlock(struct http_req *req);
+void api_users_revoke_sessions(struct http_req *req);
 /* roles (roles.c) */
 /* access review (access_review.c) */
 /* settings (settings.c) */

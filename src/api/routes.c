@@ -34,6 +34,13 @@ const struct http_route api_routes[] = {
 	{ HTTP_DELETE, "/api/v1/me/mfa/totp", api_me_totp_disable, "self", "me.mfa_disable", 4 * KIB, JSON },
 
 	/* users (users.c) */
+	{ HTTP_GET, "/api/v1/users", api_users_list, "users.read", "user.list", 0, 0 },
+	{ HTTP_POST, "/api/v1/users", api_users_create, "users.write", "user.invite", 16 * KIB, JSON },
+	{ HTTP_GET, "/api/v1/users/{id}", api_users_get, "users.read", "user.read", 0, 0 },
+	{ HTTP_PATCH, "/api/v1/users/{id}", api_users_patch, "users.write", "user.update", 16 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, "users.write", "user.delete", 0, 0 },
+	{ HTTP_POST, "/api/v1/users/{id}/unlock", api_users_unlock, "users.write", "user.unlock", 0, 0 },
+	{ HTTP_POST, "/api/v1/users/{id}/revoke-sessions", api_users_revoke_sessions, "users.write", "user.revoke_sessions", 0, 0 },
 
 	/* roles, permissions (roles.c) */
 
