@@ -255,7 +255,10 @@ kura_err store_user_get_by_invite(struct store *s, const char *invite_hash,
     struct store_user **ret_u);
 
 /* ---- recovery codes (tenant scope), stored as SHA-256 hex ---- */
-/* Replace the user's codes with hashes[0..n). */
+/* Every call here is KURA_ENOENT when user_id is not a user of ctx's
+ * tenant. */
+/* Replace the user's codes with hashes[0..n) atomically (at most 100,
+ * else KURA_ETOOBIG; a repeated hash is KURA_EEXIST and changes nothing). */
 kura_err store_recovery_replace(struct store *s, const struct store_tctx *ctx,
     const char *user_id, const char (*hashes)[STORE_INDEX_MAX], size_t n);
 /* Consume one unused code: KURA_OK and it is marked used, or KURA_ENOENT. */
@@ -267,16 +270,22 @@ kura_err store_recovery_delete(struct store *s, const struct store_tctx *ctx,
     const char *user_id);
 
 /* ---- sessions ---- */
+/* KURA_ENOENT if ses->user_id is not a user of ctx's tenant; KURA_EEXIST
+ * if the id or token hash is taken.  expires_us must be set; created_us 0
+ * means now, last_seen_us 0 means created_us; client_ip may be "". */
 kura_err store_session_insert(struct store *s, const struct store_tctx *ctx,
     const struct store_session *ses);
 /* Authentication lookup by token hash (no tenant context: the token is
  * the credential).  KURA_ENOENT if unknown. */
 kura_err store_session_get_by_token(struct store *s, const char *token_hash,
     struct store_session **ret_ses);
+/* last_seen_us never moves backwards. */
 kura_err store_session_touch(struct store *s, const struct store_tctx *ctx,
     const char *id, int64_t last_seen_us);
 /* Promote a preauth session to full (after MFA), with a new token and CSRF
- * hash so the pre-auth cookie cannot be replayed. */
+ * hash so the pre-auth cookie cannot be replayed.  Only a preauth session
+ * is promoted, once: KURA_ENOENT if unknown in ctx's tenant or already
+ * full. */
 kura_err store_session_promote(struct store *s, const struct store_tctx *ctx,
     const char *id, const char *new_token_hash, const char *new_csrf_hash,
     int64_t expires_us);
@@ -314,6 +323,8 @@ void store_role_free(struct store_role *r);
 void store_role_list_free(struct store_role *list, size_t n);
 
 /* ---- API tokens ---- */
+/* KURA_ENOENT if t->user_id is not a user of ctx's tenant; KURA_EEXIST if
+ * the id or token hash is taken.  expires_us must be set (> 0). */
 kura_err store_token_insert(struct store *s, const struct store_tctx *ctx,
     const struct store_token *t);
 /* Authentication lookup by token hash (no tenant context). */
@@ -325,6 +336,7 @@ kura_err store_token_get(struct store *s, const struct store_tctx *ctx,
  * ordered by id. */
 kura_err store_token_list(struct store *s, const struct store_tctx *ctx,
     const char *user_id, struct store_token **ret_list, size_t *ret_n);
+/* last_used_us never moves backwards. */
 kura_err store_token_touch(struct store *s, const struct store_tctx *ctx,
     const char *id, int64_t last_used_us);
 kura_err store_token_delete(struct store *s, const struct store_tctx *ctx,
@@ -333,7 +345,9 @@ void store_token_free(struct store_token *t);
 void store_token_list_free(struct store_token *list, size_t n);
 
 /* ---- tenant settings (tenant scope): one sealed JSON document per kind ---- */
-/* KURA_ENOENT if the tenant has none of this kind (callers use defaults). */
+/* kind: 1-63 bytes of [A-Za-z0-9_.-].  get: KURA_ENOENT if the tenant has
+ * none of this kind (callers use defaults); ret_doc->data is malloc'd.
+ * put: insert or replace; updated_us 0 means now. */
 kura_err store_settings_get(struct store *s, const struct store_tctx *ctx,
     const char *kind, struct store_blob *ret_doc);
 kura_err store_settings_put(struct store *s, const struct store_tctx *ctx,
