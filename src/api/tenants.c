@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api.h"
 #include "api/tenants.h"
 #include "api/validate.h"
 #include "auth/password.h"
@@ -17,28 +18,6 @@ tenant_fold(const char *s)
 	for (char *p = r; *p != '\0'; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return r;
-}
-
-static kura_err
-seal_str(const struct kcrypto_tkeys *keys, const char *table, const char *col,
-    const char *row, const char *s, struct store_blob *ret)
-{
-	return kcrypto_seal(keys, table, col, row, s, strlen(s), &ret->data,
-	    &ret->len);
-}
-
-static kura_err
-blind(const struct kcrypto_tkeys *keys, const char *purpose, const char *v,
-    char ret[STORE_INDEX_MAX])
-{
-	char *folded = tenant_fold(v);
-	kura_err err;
-
-	if (folded == NULL)
-		return KURA_ENOMEM;
-	err = kcrypto_blind_index(keys, purpose, folded, strlen(folded), ret);
-	free(folded);
-	return err;
 }
 
 static const char *
@@ -128,15 +107,15 @@ tenant_create(struct app *app, const struct tenant_new *in,
 	u.roles = (char *)"tenant_admin";
 	u.must_change_password = onetime != NULL;
 	u.created_us = u.updated_us = t.created_us;
-	if ((err = seal_str(keys, "tenants", "name", t.id, in->name, &t.name)) ||
-	    (err = seal_str(keys, "users", "login_id", u.id, in->admin_login,
+	if ((err = api_seal_str(keys, "tenants", "name", t.id, in->name, &t.name)) ||
+	    (err = api_seal_str(keys, "users", "login_id", u.id, in->admin_login,
 	    &u.login_id)) ||
-	    (err = seal_str(keys, "users", "email", u.id, in->admin_email,
+	    (err = api_seal_str(keys, "users", "email", u.id, in->admin_email,
 	    &u.email)) ||
-	    (err = seal_str(keys, "users", "display_name", u.id, in->admin_login,
+	    (err = api_seal_str(keys, "users", "display_name", u.id, in->admin_login,
 	    &u.display_name)) ||
-	    (err = blind(keys, "login", in->admin_login, u.login_index)) ||
-	    (err = blind(keys, "email", in->admin_email, u.email_index)))
+	    (err = api_blind(keys, "login", in->admin_login, u.login_index)) ||
+	    (err = api_blind(keys, "email", in->admin_email, u.email_index)))
 		goto out;
 
 	err = store_begin(app->store);
@@ -184,23 +163,6 @@ tenant_find(struct app *app, const char *id_or_contract,
 	return store_tenant_get_by_contract(app->store, id_or_contract, ret_t);
 }
 
-/* Open a sealed text field into a new JSON string. */
-static json_t *
-open_str(const struct kcrypto_tkeys *keys, const char *table, const char *col,
-    const char *row, const struct store_blob *b)
-{
-	uint8_t *pt = NULL;
-	size_t len = 0;
-	json_t *j;
-
-	if (kcrypto_open(keys, table, col, row, b->data, b->len, &pt, &len) != KURA_OK)
-		return NULL;
-	j = json_stringn((const char *)pt, len);
-	kura_wipe(pt, len);
-	free(pt);
-	return j;
-}
-
 kura_err
 tenant_to_json(struct app *app, const struct store_tenant *t, int users,
     json_t **ret_json)
@@ -218,7 +180,7 @@ tenant_to_json(struct app *app, const struct store_tenant *t, int users,
 		return err;
 	j = json_pack("{s:s,s:s,s:o*,s:i,s:s,s:s,s:s,s:I,s:I}",
 	    "id", t->id, "contract_id", t->contract_id,
-	    "name", open_str(keys, "tenants", "name", t->id, &t->name),
+	    "name", api_open_json(keys, "tenants", "name", t->id, &t->name),
 	    "seats", (json_int_t)t->seats, "status", t->status,
 	    "region", t->region, "timezone", t->timezone,
 	    "created_us", (json_int_t)t->created_us,
@@ -236,9 +198,9 @@ tenant_to_json(struct app *app, const struct store_tenant *t, int users,
 		for (size_t i = 0; i < n; i++) {
 			json_array_append_new(arr, json_pack("{s:s,s:o*,s:o*,s:s,s:s}",
 			    "id", list[i].id,
-			    "login_id", open_str(keys, "users", "login_id",
+			    "login_id", api_open_json(keys, "users", "login_id",
 			    list[i].id, &list[i].login_id),
-			    "email", open_str(keys, "users", "email", list[i].id,
+			    "email", api_open_json(keys, "users", "email", list[i].id,
 			    &list[i].email),
 			    "status", list[i].status, "roles", list[i].roles));
 		}
