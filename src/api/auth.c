@@ -392,12 +392,14 @@ api_auth_mfa(struct http_req *req)
 	if (kcrypto_token_new(32, &token) || kcrypto_token_new(32, &csrf) ||
 	    kcrypto_sha256_hex(token, strlen(token), new_hash) ||
 	    kcrypto_sha256_hex(csrf, strlen(csrf), csrf_hash) ||
-	    store_session_promote(app->store, &a->ctx, ses->id, new_hash, csrf_hash,
-	    now + (int64_t)a->settings.absolute_lifetime_s * 1000000) ||
 	    api_user_perms(app, &a->ctx, a->user->roles, &a->perms, &a->is_admin)) {
 		http_reply_error(req, 500, "internal", "internal error");
 		goto out;
 	}
+	/* promotion happens once: a racing second submit is just a failure */
+	if (store_session_promote(app->store, &a->ctx, ses->id, new_hash, csrf_hash,
+	    now + (int64_t)a->settings.absolute_lifetime_s * 1000000) != KURA_OK)
+		goto fail;
 	snprintf(a->session_id, sizeof(a->session_id), "%s", ses->id);
 	set_cookie(req, API_COOKIE_SESSION, token, "/", -1);
 	set_cookie(req, API_COOKIE_PREAUTH, "", "/api/v1/auth/mfa", 0);
