@@ -457,12 +457,12 @@ class KuraServer:
     def wait_healthy(self, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout
         last = None
+        s = self.session()
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise KuraError(f"kura serve exited {self.proc.returncode}:\n{self.log()}")
             try:
-                r = requests.get(self.url("/healthz"), verify=str(self.cert_path),
-                                 timeout=2, proxies={"http": None, "https": None})
+                r = s.get(self.url("/healthz"), timeout=2)
                 if r.status_code == 200:
                     return
                 last = r.status_code

@@ -11,8 +11,7 @@ import threading
 import pytest
 import requests
 
-from kura_fixture import (KuraError, assert_json_error, assert_security_headers,
-                          read_http_response)
+from kura_fixture import assert_json_error, assert_security_headers
 
 LOGIN = "/api/v1/auth/login"
 LOGIN_LIMIT = 8 * 1024

@@ -6,13 +6,12 @@ import json
 import os
 import re
 import socket
-import ssl
 import time
 
 import pytest
 import requests
 
-from kura_fixture import (KuraServer, cert_fingerprint_pem, file_mode,
+from kura_fixture import (cert_fingerprint_pem, file_mode,
                           make_self_signed, peer_cert_der, read_http_response,
                           run_kura)
 
