@@ -48,7 +48,7 @@ stage "fuzzers (${fuzz_seconds}s each)"
 	-Db_lundef=false >/dev/null
 if ninja -C build-fuzz >"$out/build-fuzz.log" 2>&1; then
 	for f in build-fuzz/tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		name=$(basename "$f")
 		seeds="tests/fuzz/corpus/${name#fuzz_}"
 		work="$out/corpus-$name"; mkdir -p "$work"

@@ -116,12 +116,9 @@ app_tenant_keys(struct app *app, const struct store_tctx *ctx,
 	if (err == KURA_ENOENT && n > 0) {
 		/* a KEK version we do not hold: the keyring was rotated by
 		 * another process; reload it once and retry */
-		struct kcrypto_keyring *fresh = NULL;
-		err = kcrypto_keyring_load(app->cfg->kek_file, &fresh);
+		err = app_reload_keyring(app);
 		if (err == KURA_OK) {
-			pthread_rwlock_wrlock(&app->kr_lock);
-			kcrypto_keyring_free(app->keyring);
-			app->keyring = fresh;
+			pthread_rwlock_rdlock(&app->kr_lock);
 			err = unwrap_all(app->keyring, rows, n, ctx->tenant_id,
 			    ret_keys);
 			pthread_rwlock_unlock(&app->kr_lock);
@@ -129,6 +126,22 @@ app_tenant_keys(struct app *app, const struct store_tctx *ctx,
 	}
 	store_tkey_list_free(rows, n);
 	return err;
+}
+
+kura_err
+app_reload_keyring(struct app *app)
+{
+	struct kcrypto_keyring *fresh = NULL;
+	kura_err err;
+
+	err = kcrypto_keyring_load(app->cfg->kek_file, &fresh);
+	if (err)
+		return err;
+	pthread_rwlock_wrlock(&app->kr_lock);
+	kcrypto_keyring_free(app->keyring);
+	app->keyring = fresh;
+	pthread_rwlock_unlock(&app->kr_lock);
+	return KURA_OK;
 }
 
 void

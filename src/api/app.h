@@ -34,6 +34,9 @@ extern const size_t api_n_routes;
 kura_err app_init(struct app *app, const struct kura_config *cfg,
     bool migrate, char **ret_msg);
 void app_fini(struct app *app);
+/* Re-read the keyring file (after taking the key lock, so a rotation that
+ * finished meanwhile is seen). */
+kura_err app_reload_keyring(struct app *app);
 /* Fill an http_app for the server from app. */
 void app_http(struct app *app, struct http_app *ret_http);
 /* Load the tenant's key set, unwrapping with the keyring (reloading it once

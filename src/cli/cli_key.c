@@ -144,7 +144,10 @@ do_rotate_tenant(struct app *app, const struct kura_config *cfg,
 	if (lock < 0)
 		goto out;
 	snprintf(ctx.tenant_id, sizeof(ctx.tenant_id), "%s", t->id);
-	err = app_tenant_keys(app, &ctx, &keys);
+	/* a rotation may have finished while we waited for the lock */
+	err = app_reload_keyring(app);
+	if (err == KURA_OK)
+		err = app_tenant_keys(app, &ctx, &keys);
 	if (err == KURA_OK)
 		err = kcrypto_tkey_rotate(kcrypto_tkeys_newest(keys), &next);
 	if (err == KURA_OK) {

@@ -98,7 +98,10 @@ do_create(struct app *app, const struct kura_config *cfg, struct targs *a)
 	lock = cli_keylock(cfg, LOCK_SH);
 	if (lock < 0)
 		goto out;
-	err = tenant_create(app, &a->tn, id, &onetime, &why);
+	/* a rotation may have finished while we waited for the lock */
+	err = app_reload_keyring(app);
+	if (err == KURA_OK)
+		err = tenant_create(app, &a->tn, id, &onetime, &why);
 	close(lock);
 	if (err) {
 		cli_err("cannot create the tenant: %s", why ? why : kura_strerror(err));

@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,9 @@ kbuf_reserve(struct kbuf *b, size_t need)
 		if (!kura_size_mul(ncap, 2, &ncap))
 			return KURA_ETOOBIG;
 	}
-	if (ncap > b->max + 1)
+	/* never allocate past the hard limit (max + 1 for the NUL; a max of
+	 * SIZE_MAX has no room for that and is simply not capped) */
+	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
 	if (b->secret) {
 		p = malloc(ncap);

@@ -110,6 +110,7 @@ struct http_req {
 	struct http_server *srv;
 	void *conn;
 	int state;
+	size_t discarded;                   /* body bytes dropped after a 413 */
 	bool replied;
 	bool deferred;
 	http_handler defer_fn;

@@ -21,6 +21,7 @@
 
 #define MAX_DAEMONS CONFIG_MAX_LISTEN
 #define DEFER_QUEUE_MAX 1024
+#define DISCARD_MAX (1024 * 1024)   /* bytes of an over-limit body read and dropped */
 
 enum req_state {
 	RS_NEW = 0,       /* headers seen, body (if any) arriving */
@@ -374,7 +375,8 @@ req_free(struct http_server *srv, struct http_req *req)
 /* First call for a request: limits that need only the headers. */
 static void
 req_start(struct http_server *srv, struct http_req *req,
-    struct MHD_Connection *conn, const char *url, const char *method)
+    struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version)
 {
 	const struct kura_config *cfg = srv->cfg;
 	unsigned allowed = 0;
@@ -397,6 +399,13 @@ req_start(struct http_server *srv, struct http_req *req,
 	client_ip(conn, req->client_ip, sizeof(req->client_ip));
 	apply_forwarded(srv, conn, req->client_ip, sizeof(req->client_ip));
 
+	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host") == NULL) {
+		http_reply_error(req, 400, "missing_host",
+		    "HTTP/1.1 requests need a Host header");
+		req->state = RS_REJECTED;
+		return;
+	}
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, count_header, &hdr_bytes);
 	if (hdr_bytes > cfg->max_header_bytes) {
 		http_reply_error(req, 431, "headers_too_large",
@@ -550,14 +559,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	struct http_server *srv = cls;
 	struct http_req *req = *con_cls;
 
-	(void)version;
 	if (req == NULL) {
 		req = kura_calloc(1, sizeof(*req));
 		if (req == NULL)
 			return MHD_NO;
 		*con_cls = req;
 		atomic_fetch_add(&srv->in_flight, 1);
-		req_start(srv, req, conn, url, method);
+		req_start(srv, req, conn, url, method, version);
 		/* A rejected request with a body pending: answer now and let
 		 * libmicrohttpd close the connection rather than read the body. */
 		if (req->state == RS_REJECTED && req->status == 413)
@@ -567,13 +575,22 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	if (*upload_data_size > 0) {
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
-		if (req->state != RS_NEW)
+		if (req->state != RS_NEW) {
+			/* libmicrohttpd takes a reply only after the whole body: an
+			 * over-limit body (chunked, so not caught by Content-Length)
+			 * is read and dropped, up to a bound past which the
+			 * connection is simply closed */
+			req->discarded += n;
+			if (req->discarded > DISCARD_MAX && req->discarded > 4 * req->body.max)
+				return MHD_NO;
 			return MHD_YES;
+		}
 		if (kbuf_append(&req->body, upload_data, n) != KURA_OK) {
 			http_reply_error(req, 413, "body_too_large",
 			    "the request body is larger than allowed");
 			req->state = RS_REJECTED;
-			return send_reply(srv, conn, req);
+			req->discarded = req->body.len + n;
+			kbuf_free(&req->body);
 		}
 		return MHD_YES;
 	}
@@ -767,7 +784,9 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 		    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem_limit,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		    MHD_OPTION_STRICT_FOR_CLIENT, 1,
+		    /* default strictness: a missing Host reaches req_start,
+		     * which answers it in JSON with our headers */
+		    MHD_OPTION_STRICT_FOR_CLIENT, 0,
 		    MHD_OPTION_END);
 		if (srv->daemons[i] == NULL) {
 			close(fd);
