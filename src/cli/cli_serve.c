@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "http/http.h"
+#include "jobs/jobs.h"
 
 static void
 set_log_level(const char *level)
@@ -52,6 +53,7 @@ cli_serve(int argc, char **argv)
 	};
 	struct kura_config *cfg = NULL;
 	struct http_server *srv = NULL;
+	struct jobs *jobs = NULL;
 	struct http_app happ;
 	struct app app;
 	const char *dir = NULL;
@@ -114,6 +116,11 @@ cli_serve(int argc, char **argv)
 		cli_err("%s", msg ? msg : kura_strerror(err));
 		goto out;
 	}
+	err = jobs_start(&app, 60, &jobs);
+	if (err) {
+		cli_err("cannot start the housekeeping thread: %s", kura_strerror(err));
+		goto out;
+	}
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		log_info("listening on https://%s", cfg->listen[i]);
 
@@ -136,6 +143,7 @@ cli_serve(int argc, char **argv)
 		break;
 	}
 out:
+	jobs_stop(jobs);
 	http_server_stop(srv);
 	if (opened)
 		cli_close(cfg, &app);

@@ -352,6 +352,58 @@ config_check_private_file(const char *path, char **ret_msg)
 	return KURA_OK;
 }
 
+/* The longest line inih (Debian's build) reads whole; a longer one would
+ * be split, so it is refused here with a clear message. */
+#define INI_LINE_MAX 199
+
+/*
+ * What inih cannot report: section headers with no keys (an unknown
+ * "[sectoin]" would pass silently) and over-long lines.  Only looks at
+ * line lengths and "[name]" headers; inih does the real parsing.
+ */
+static kura_err
+prescan(FILE *f, const char *path, char **ret_msg)
+{
+	char line[1024];
+	int lineno = 0;
+
+	while (fgets(line, sizeof(line), f) != NULL) {
+		size_t len = strlen(line);
+		char *p = line, *end;
+
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > 0 && line[len - 1] == '\r')
+			line[--len] = '\0';
+		if (len > INI_LINE_MAX) {
+			*ret_msg = msgf("%s:%d: line longer than %d bytes", path, lineno,
+			    INI_LINE_MAX);
+			return KURA_EINVAL;
+		}
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != '[')
+			continue;
+		end = strchr(p, ']');
+		if (end == NULL)
+			continue;   /* inih reports the syntax error */
+		*end = '\0';
+		{
+			bool known = false;
+			for (size_t i = 0; i < CFG_N; i++)
+				if (strcmp(cfg_table[i].section, p + 1) == 0)
+					known = true;
+			if (!known) {
+				*ret_msg = msgf("%s:%d: unknown section [%s]", path, lineno,
+				    p + 1);
+				return KURA_EINVAL;
+			}
+		}
+	}
+	return KURA_OK;
+}
+
 kura_err
 config_load(const char *data_dir, struct kura_config **ret_cfg, char **ret_msg)
 {
@@ -377,6 +429,10 @@ config_load(const char *data_dir, struct kura_config **ret_cfg, char **ret_msg)
 		err = KURA_EIO;
 		goto out;
 	}
+	err = prescan(f, cfg->config_path, ret_msg);
+	if (err)
+		goto out;
+	rewind(f);
 	st.cfg = cfg;
 	line = ini_parse_file(f, ini_cb, &st);
 	if (line != 0 || st.err) {

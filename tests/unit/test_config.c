@@ -560,7 +560,20 @@ unknown_key_and_section_are_rejected_naming_them(void **state)
 	write_ini(f, "[server]\nthreads = 2\nthread = 2\n");
 	expect_load_fails(f, KURA_EINVAL, ":3:", "unknown", "thread", NULL);
 	write_ini(f, "[limts]\nmax_body_bytes = 2048\n");
-	expect_load_fails(f, KURA_EINVAL, ":2:", "unknown", "limts", NULL);
+	expect_load_fails(f, KURA_EINVAL, ":1:", "unknown", "limts", NULL);
+	/* an unknown section with no keys at all is refused too */
+	write_ini(f, "[server]\nthreads = 2\n[nope]\n");
+	expect_load_fails(f, KURA_EINVAL, ":3:", "unknown section", "nope", NULL);
+	/* lines longer than inih reads whole are refused, not split */
+	{
+		char line[400];
+		memset(line, 'a', sizeof(line));
+		memcpy(line, "[server]\nlisten = ", 18);
+		line[sizeof(line) - 2] = '\n';
+		line[sizeof(line) - 1] = '\0';
+		write_ini(f, line);
+		expect_load_fails(f, KURA_EINVAL, ":2:", "longer than", NULL);
+	}
 	/* a key of one section written under another */
 	write_ini(f, "[server]\nmax_body_bytes = 2048\n");
 	expect_load_fails(f, KURA_EINVAL, ":2:", "max_body_bytes", NULL);
@@ -569,7 +582,7 @@ unknown_key_and_section_are_rejected_naming_them(void **state)
 	expect_load_fails(f, KURA_EINVAL, ":1:", "threads", NULL);
 	/* case matters */
 	write_ini(f, "[Server]\nthreads = 2\n");
-	expect_load_fails(f, KURA_EINVAL, ":2:", NULL);
+	expect_load_fails(f, KURA_EINVAL, ":1:", NULL);
 }
 
 static void
@@ -595,7 +608,7 @@ malformed_lines_are_rejected_with_line_number(void **state)
 		{ "[server\nthreads = 2\n", ":1:" },
 		{ "[log]\nlevel = info\njunk\n", ":3:" },
 		{ "[server]\n= 2\n", ":2:" },
-		{ "[]\nthreads = 2\n", ":2:" },
+		{ "[]\nthreads = 2\n", ":1:" },
 	};
 	struct fixture *f = *state;
 
