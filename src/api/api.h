@@ -56,6 +56,13 @@ bool api_int(struct http_req *req, const char *field, bool required,
     int64_t min, int64_t max, int64_t *ret, bool *ret_present);
 /* Labels (DAT-1): array of at most 32 strings of 1..64 bytes of text. */
 bool api_labels(struct http_req *req, json_t **ret);
+/* Array of permission names from the catalogue (auth/rbac.c) as bits;
+ * 400 naming the field for anything else.  *ret_present (may be NULL) says
+ * whether the field was given. */
+bool api_perms_field(struct http_req *req, const char *field, bool required,
+    rbac_perms *ret, bool *ret_present);
+/* ?label=X (DAT-1): *ret NULL when absent; 400 when not a valid label. */
+bool api_label_query(struct http_req *req, const char **ret);
 /* 400 {"error":{"code":"invalid_field","message":"<field>: <why>"}} */
 void api_bad_field(struct http_req *req, const char *field, const char *why);
 
@@ -97,6 +104,10 @@ json_t *api_time(const struct api_auth *a, int64_t us);
 json_t *api_user_json(struct http_req *req, const struct store_user *u);
 /* "a,b" -> ["a","b"] */
 json_t *api_csv_array(const char *csv);
+/* True if the comma-separated list csv holds item exactly. */
+bool api_csv_has(const char *csv, const char *item);
+/* True if the JSON array of labels holds label (NULL label: always). */
+bool api_labels_match(const json_t *labels, const char *label);
 
 /* ---- handlers ---- */
 void api_auth_login(struct http_req *req);
@@ -120,8 +131,19 @@ void api_users_delete(struct http_req *req);
 void api_users_unlock(struct http_req *req);
 void api_users_revoke_sessions(struct http_req *req);
 /* roles (roles.c) */
+void api_permissions_list(struct http_req *req);
+void api_roles_list(struct http_req *req);
+void api_role_create(struct http_req *req);
+void api_role_update(struct http_req *req);
+void api_role_delete(struct http_req *req);
 /* access review (access_review.c) */
+void api_access_review(struct http_req *req);
 /* settings (settings.c) */
+void api_settings_get(struct http_req *req);
+void api_settings_put(struct http_req *req);
 /* tokens (tokens.c) */
+void api_tokens_list(struct http_req *req);
+void api_token_create(struct http_req *req);
+void api_token_delete(struct http_req *req);
 
 #endif

@@ -43,12 +43,23 @@ const struct http_route api_routes[] = {
 	{ HTTP_POST, "/api/v1/users/{id}/revoke-sessions", api_users_revoke_sessions, "users.write", "user.revoke_sessions", 0, 0 },
 
 	/* roles, permissions (roles.c) */
+	{ HTTP_GET, "/api/v1/permissions", api_permissions_list, "roles.read", "permission.list", 0, 0 },
+	{ HTTP_GET, "/api/v1/roles", api_roles_list, "roles.read", "role.list", 0, 0 },
+	{ HTTP_POST, "/api/v1/roles", api_role_create, "roles.write", "role.create", 16 * KIB, JSON },
+	{ HTTP_PATCH, "/api/v1/roles/{id}", api_role_update, "roles.write", "role.update", 16 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/roles/{id}", api_role_delete, "roles.write", "role.delete", 0, 0 },
 
 	/* access review (access_review.c) */
+	{ HTTP_GET, "/api/v1/access-review", api_access_review, "access_review.read", "access_review.read", 0, 0 },
 
 	/* security settings (settings.c) */
+	{ HTTP_GET, "/api/v1/settings/security", api_settings_get, "settings.read", "settings.security_read", 0, 0 },
+	{ HTTP_PUT, "/api/v1/settings/security", api_settings_put, "settings.write", "settings.security_update", 16 * KIB, JSON },
 
 	/* API tokens (tokens.c) */
+	{ HTTP_GET, "/api/v1/tokens", api_tokens_list, "tokens.write", "token.list", 0, 0 },
+	{ HTTP_POST, "/api/v1/tokens", api_token_create, "tokens.write", "token.create", 16 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/tokens/{id}", api_token_delete, "tokens.write", "token.delete", 0, 0 },
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -161,6 +161,55 @@ api_labels(struct http_req *req, json_t **ret)
 	return true;
 }
 
+bool
+api_perms_field(struct http_req *req, const char *field, bool required,
+    rbac_perms *ret, bool *ret_present)
+{
+	json_t *arr = NULL, *item;
+	rbac_perms bits = 0;
+	size_t i;
+
+	if (ret_present != NULL)
+		*ret_present = false;
+	/* each name at most once, so the catalogue's size bounds the array */
+	if (!api_str_array(req, field, required, rbac_catalogue_len, &arr))
+		return false;
+	if (arr == NULL) {
+		*ret = 0;
+		return true;
+	}
+	json_array_foreach(arr, i, item) {
+		rbac_perms bit = rbac_perm_bit(json_string_value(item));
+		if (bit == 0 || (bits & bit) != 0) {
+			api_bad_field(req, field,
+			    "each must be a permission name from GET /api/v1/permissions, once");
+			return false;
+		}
+		bits |= bit;
+	}
+	if (ret_present != NULL)
+		*ret_present = true;
+	*ret = bits;
+	return true;
+}
+
+bool
+api_label_query(struct http_req *req, const char **ret)
+{
+	const char *v = http_query(req, "label");
+
+	*ret = NULL;
+	if (v == NULL)
+		return true;
+	if (*v == '\0' || !kura_text_ok(v, 64)) {
+		api_bad_field(req, "label",
+		    "1 to 64 bytes of text without control characters");
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
 kura_err
 api_seal_str(const struct kcrypto_tkeys *keys, const char *table,
     const char *column, const char *row, const char *s, struct store_blob *ret)
@@ -357,6 +406,36 @@ api_csv_array(const char *csv)
 		s = comma ? comma + 1 : NULL;
 	}
 	return arr;
+}
+
+bool
+api_csv_has(const char *csv, const char *item)
+{
+	size_t len = strlen(item);
+	const char *s = csv;
+
+	while (s != NULL && *s != '\0') {
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		if (n == len && memcmp(s, item, len) == 0)
+			return true;
+		s = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+bool
+api_labels_match(const json_t *labels, const char *label)
+{
+	const json_t *item;
+	size_t i;
+
+	if (label == NULL)
+		return true;
+	json_array_foreach(labels, i, item)
+		if (json_is_string(item) && strcmp(json_string_value(item), label) == 0)
+			return true;
+	return false;
 }
 
 json_t *

@@ -80,3 +80,19 @@ val_seats(const char *v, uint32_t *ret_seats)
 	*ret_seats = (uint32_t)n;
 	return NULL;
 }
+
+const char *
+val_resource_name(const char *v)
+{
+	size_t chars = 0;
+
+	/* 64 characters of up to 4 UTF-8 bytes each */
+	if (v == NULL || *v == '\0' || !kura_text_ok(v, 4 * VAL_RESOURCE_NAME_MAX))
+		return "name: 1 to 64 characters of text without control characters";
+	for (const unsigned char *p = (const unsigned char *)v; *p != '\0'; p++)
+		if ((*p & 0xc0) != 0x80)
+			chars++;
+	if (chars > VAL_RESOURCE_NAME_MAX)
+		return "name: 1 to 64 characters of text without control characters";
+	return NULL;
+}
