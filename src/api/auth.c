@@ -192,6 +192,31 @@ load_account(struct app *app, struct api_auth *a, const char *contract_id,
 	return store_user_get_by_login(app->store, &a->ctx, idx, &a->user) == KURA_OK;
 }
 
+/* A completed sign-in: reset the failure count and lockout, note the
+ * time; a->user is replaced by the updated row. */
+static void
+signed_in(struct app *app, struct api_auth *a, int64_t now)
+{
+	struct store_user *cur = NULL;
+
+	if (store_begin(app->store) != KURA_OK)
+		return;
+	if (store_user_get(app->store, &a->ctx, a->user->id, &cur) == KURA_OK) {
+		cur->failed_logins = 0;
+		cur->locked_until_us = 0;
+		cur->last_login_us = now;
+		cur->updated_us = now;
+		if (store_user_update(app->store, &a->ctx, cur) == KURA_OK &&
+		    store_commit(app->store) == KURA_OK) {
+			store_user_free(a->user);
+			a->user = cur;
+			cur = NULL;
+		}
+	}
+	(void)store_rollback(app->store);
+	store_user_free(cur);
+}
+
 static void
 login_run(struct http_req *req)
 {
@@ -201,7 +226,6 @@ login_run(struct http_req *req)
 	int64_t now = kura_now_us();
 	bool found, pw_ok, locked, ip_ok;
 	char *csrf = NULL;
-	struct store_user *cur = NULL;
 
 	a = kura_calloc(1, sizeof(*a));
 	if (a == NULL) {
@@ -227,27 +251,12 @@ login_run(struct http_req *req)
 		invalid_credentials(req);
 		return;
 	}
-	/* success: reset the failure count, note the time */
-	if (store_begin(app->store) == KURA_OK) {
-		if (store_user_get(app->store, &a->ctx, a->user->id, &cur) == KURA_OK) {
-			cur->failed_logins = 0;
-			cur->locked_until_us = 0;
-			cur->last_login_us = now;
-			cur->updated_us = now;
-			if (store_user_update(app->store, &a->ctx, cur) == KURA_OK &&
-			    store_commit(app->store) == KURA_OK) {
-				store_user_free(a->user);
-				a->user = cur;
-				cur = NULL;
-			}
-		}
-		(void)store_rollback(app->store);
-	}
-	store_user_free(cur);
 	if (api_user_perms(app, &a->ctx, a->user->roles, &a->perms, &a->is_admin)) {
 		http_reply_error(req, 500, "internal", "internal error");
 		return;
 	}
+	/* with MFA the sign-in is not complete yet: the failure count is
+	 * reset only after the second factor (wrong codes must add up) */
 	if (a->user->mfa_enabled) {
 		if (session_start(req, a, "preauth", NULL) != KURA_OK) {
 			http_reply_error(req, 500, "internal", "internal error");
@@ -256,6 +265,7 @@ login_run(struct http_req *req)
 		http_reply_json(req, 200, json_pack("{s:b}", "mfa_required", 1));
 		return;
 	}
+	signed_in(app, a, now);
 	if (session_start(req, a, "full", &csrf) != KURA_OK) {
 		http_reply_error(req, 500, "internal", "internal error");
 		return;
@@ -401,6 +411,7 @@ api_auth_mfa(struct http_req *req)
 	    now + (int64_t)a->settings.absolute_lifetime_s * 1000000) != KURA_OK)
 		goto fail;
 	snprintf(a->session_id, sizeof(a->session_id), "%s", ses->id);
+	signed_in(app, a, now);
 	set_cookie(req, API_COOKIE_SESSION, token, "/", -1);
 	set_cookie(req, API_COOKIE_PREAUTH, "", "/api/v1/auth/mfa", 0);
 	reply_signed_in(req, a, csrf);
