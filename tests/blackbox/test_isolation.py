@@ -1,0 +1,270 @@
+"""TEN-1 tenant isolation and IAM-3 authentication, over EVERY route of the
+route table (parsed from src/api/routes.c, so new routes are covered
+without editing this file): another tenant's id answers exactly like an id
+that does not exist (404, same body) and changes nothing; listings never
+show another tenant's data; no route takes a tenant from the body, query
+or headers; and every non-public route answers 401 without credentials."""
+import re
+
+import pytest
+
+from identity_helpers import (Api, Tenant, error_code, expect_error,  # noqa: F401
+                              fast_kura, fill, parse_routes, random_id)
+
+ROUTES = parse_routes()
+
+# the resource kind behind {id}: path segment before it -> id prefix
+ID_PREFIX = {"users": "usr", "sessions": "ses", "roles": "rol", "tokens": "tok"}
+
+# valid bodies for routes that take one, so a refusal cannot come from
+# body validation; anything else gets {}
+BODIES = {
+    ("PATCH", "/api/v1/users/{id}"): {"display_name": "hijacked"},
+    ("PATCH", "/api/v1/roles/{id}"): {"name": "hijacked"},
+}
+
+EXTRA_QUERIES = {"/api/v1/access-review": ["format=csv"]}
+
+
+def id_kind(pattern: str) -> str:
+    m = re.search(r"/([a-z_-]+)/\{[a-z_]+\}", pattern)
+    assert m, pattern
+    return m.group(1)
+
+
+def takes_json(route) -> bool:
+    return "JSON" in route["flags"] or "PUB" in route["flags"]
+
+
+def body_for(route):
+    if route["method"] == "GET" or not takes_json(route):
+        return None
+    return BODIES.get((route["method"], route["pattern"]), {})
+
+
+class Bearer(Api):
+    """A client that authenticates with an API token instead of a cookie."""
+
+    def __init__(self, srv, token):
+        super().__init__(srv)
+        self.s.headers["Authorization"] = f"Bearer {token}"
+
+
+def test_route_table_parsed():
+    """IAM-3/TEN-1: the route table parses into at least 20 routes, every
+    one naming a permission, every {id} route of a known resource kind."""
+    assert len(ROUTES) >= 20, f"only {len(ROUTES)} routes parsed from routes.c"
+    seen = set()
+    for r in ROUTES:
+        assert r["permission"], r
+        key = (r["method"], r["pattern"])
+        assert key not in seen, f"duplicate route {key}"
+        seen.add(key)
+        if "{" in r["pattern"]:
+            assert id_kind(r["pattern"]) in ID_PREFIX, \
+                f"{key}: add its resource to the TEN-1 matrix (ID_PREFIX)"
+    assert ("POST", "/api/v1/auth/login") in seen and ("GET", "/api/v1/users/{id}") in seen
+
+
+def build_tenant(srv, name: str) -> dict:
+    """A tenant with an admin, a member with a session, a second admin
+    session, a custom role and an API token holding every permission."""
+    t = Tenant(srv, name=f"Isolation {name}")
+    r = t.admin.get("/api/v1/permissions")
+    assert r.status_code == 200, r.text
+    perms = [p["name"] for p in r.json()["items"]]
+    u = t.add_user(roles=["member"])
+    uc = t.login(u["login"], u["password"])
+    second = t.login(t.admin_login, t.admin_password)
+    sessions = second.get("/api/v1/me/sessions").json()["items"]
+    second_sid = [s["id"] for s in sessions if s["current"]][0]
+    r = t.admin.post("/api/v1/roles", {"name": f"role-{name}-{t.contract_id}",
+                                       "permissions": ["users.read"]})
+    assert r.status_code == 201, r.text
+    role = r.json()
+    r = t.admin.post("/api/v1/tokens", {"name": f"tok-{name}-{t.contract_id}",
+                                        "permissions": perms})
+    assert r.status_code == 201, r.text
+    tok = r.json()
+    return {
+        "t": t, "user": u, "user_client": uc, "second": second,
+        "ids": {"users": u["id"], "sessions": second_sid, "roles": role["id"],
+                "tokens": tok["id"]},
+        "role": role, "token": tok["token"], "token_id": tok["id"],
+        "secrets": [t.tenant_id, t.contract_id, t.admin_id, u["id"], u["login"],
+                    second_sid, role["id"], role["name"], tok["id"], tok["name"]],
+    }
+
+
+@pytest.fixture(scope="module")
+def world(fast_kura):
+    """Tenants A and B (see build_tenant)."""
+    return {"A": build_tenant(fast_kura, "A"), "B": build_tenant(fast_kura, "B")}
+
+
+def check_a_intact(world):
+    A = world["A"]
+    t = A["t"]
+    doc = t.user(A["user"]["id"])
+    assert doc["status"] == "active" and doc["display_name"] != "hijacked", doc
+    assert doc["roles"] == ["member"] and doc["locked"] is False
+    assert A["user_client"].me().status_code == 200, "A's member session was ended"
+    assert A["second"].me().status_code == 200, "A's admin session was ended"
+    roles = t.admin.get("/api/v1/roles").json()["items"]
+    assert [r["name"] for r in roles if r["id"] == A["role"]["id"]] == [A["role"]["name"]]
+    r = Bearer(t.srv, A["token"]).get("/api/v1/me")
+    assert r.status_code == 200, f"A's token no longer works: {r.text}"
+
+
+@pytest.mark.parametrize("via", ["session", "token"])
+def test_ten1_other_tenant_ids_answer_404(world, via):
+    """TEN-1: as tenant B's admin (session or API token), every route with
+    {id} given tenant A's id answers 404 with the same body as a random
+    well-formed id, and A's resources are unchanged afterwards."""
+    A, B = world["A"], world["B"]
+    b = B["t"].admin if via == "session" else Bearer(B["t"].srv, B["token"])
+    routes = [r for r in ROUTES if "{" in r["pattern"]]
+    assert len(routes) >= 5
+    for route in routes:
+        kind = id_kind(route["pattern"])
+        a_id = A["ids"][kind]
+        body = body_for(route)
+        r1 = b.request(route["method"], fill(route["pattern"], a_id), body)
+        r2 = b.request(route["method"], fill(route["pattern"], random_id(ID_PREFIX[kind])),
+                       body)
+        what = f"{route['method']} {route['pattern']} via {via}"
+        assert r1.status_code == 404, f"{what} with A's id: {r1.status_code} {r1.text}"
+        assert r2.status_code == 404, f"{what} with a random id: {r2.status_code} {r2.text}"
+        assert r1.content == r2.content, f"{what}: {r1.content!r} != {r2.content!r}"
+        assert error_code(r1) == "not_found"
+    check_a_intact(world)
+
+
+def test_ten1_own_tenant_ids_work(fast_kura):
+    """TEN-1 (the other column): the same {id} routes with the caller's own
+    tenant's ids do not answer 404, so the 404s of the matrix are about the
+    tenant (a tenant of its own, as this changes and deletes; deletions
+    last)."""
+    A = build_tenant(fast_kura, "C")
+    t = A["t"]
+    routes = sorted((r for r in ROUTES if "{" in r["pattern"]),
+                    key=lambda r: r["method"] == "DELETE")
+    for route in routes:
+        kind = id_kind(route["pattern"])
+        body = body_for(route)
+        if route["method"] == "PATCH" and kind == "users":
+            body = {"display_name": "renamed by own admin"}
+        if route["method"] == "PATCH" and kind == "roles":
+            body = {"name": "renamed-by-own-admin"}
+        r = t.admin.request(route["method"], fill(route["pattern"], A["ids"][kind]), body)
+        assert 200 <= r.status_code < 300, \
+            f"{route['method']} {route['pattern']} own id: {r.status_code} {r.text}"
+
+
+def test_ten1_listings_never_show_other_tenant(world):
+    """TEN-1: every GET route without {id} (users, roles, tokens, sessions,
+    access review incl. CSV, settings, me, ...) as B's admin contains none
+    of A's ids, names or tenant identifiers, also when the query or a
+    header names tenant A; B's own data is there."""
+    A, B = world["A"], world["B"]
+    t = B["t"]
+    routes = [r for r in ROUTES if r["method"] == "GET" and "{" not in r["pattern"]
+              and not r["public"]]
+    assert len(routes) >= 6
+    paths = [p["pattern"] for p in routes]
+    for need in ("/api/v1/users", "/api/v1/roles", "/api/v1/tokens",
+                 "/api/v1/me/sessions", "/api/v1/access-review"):
+        assert need in paths, f"{need} missing from the route table"
+    sneaky = (f"tenant_id={A['t'].tenant_id}&tenant={A['t'].tenant_id}"
+              f"&contract_id={A['t'].contract_id}")
+    headers = {"X-Tenant-Id": A["t"].tenant_id, "X-Contract-Id": A["t"].contract_id}
+    for route in routes:
+        path = route["pattern"]
+        variants = [path, f"{path}?{sneaky}"] + \
+            [f"{path}?{q}" for q in EXTRA_QUERIES.get(path, [])] + \
+            [f"{path}?{q}&{sneaky}" for q in EXTRA_QUERIES.get(path, [])]
+        for v in variants:
+            for h in (None, headers):
+                r = t.admin.get(v, headers=h)
+                assert r.status_code in (200, 400), f"GET {v}: {r.status_code} {r.text}"
+                if v == path:
+                    assert r.status_code == 200, f"GET {v}: {r.text}"
+                leaked = [s for s in A["secrets"] if s in r.text]
+                assert not leaked, f"GET {v} as B shows A's {leaked}"
+    own = {
+        "/api/v1/users": B["ids"]["users"],
+        "/api/v1/roles": B["ids"]["roles"],
+        "/api/v1/tokens": B["ids"]["tokens"],
+        "/api/v1/access-review": B["t"].admin_id,
+        "/api/v1/access-review?format=csv": B["t"].admin_id,
+    }
+    for path, bid in own.items():
+        assert bid in t.admin.get(path).text, f"B's own {bid} missing from {path}"
+    assert B["ids"]["sessions"] in B["second"].get("/api/v1/me/sessions").text
+
+
+def test_ten1_no_tenant_from_body(world):
+    """TEN-1: no route takes a tenant from the request body: every route
+    that takes a JSON body refuses a "tenant_id" (or "tenant") field with
+    400, and POST /users with tenant A's id creates nobody in A or B."""
+    A, B = world["A"], world["B"]
+    b = B["t"].admin
+    for route in ROUTES:
+        if route["method"] == "GET" or not takes_json(route):
+            continue
+        path = route["pattern"]
+        if "{" in path:
+            path = fill(path, B["ids"][id_kind(path)])
+        for field in ("tenant_id", "tenant"):
+            body = dict(BODIES.get((route["method"], route["pattern"]), {}))
+            body[field] = A["t"].tenant_id
+            r = b.request(route["method"], path, body)
+            assert r.status_code == 400 and error_code(r) in ("unknown_field", "invalid_field"), \
+                f"{route['method']} {path} with {field}: {r.status_code} {r.text}"
+    before_a = {u["id"] for u in A["t"].admin.get("/api/v1/users").json()["items"]}
+    before_b = {u["id"] for u in b.get("/api/v1/users").json()["items"]}
+    r = b.post("/api/v1/users", {"login_id": "intruder", "email": "i@example.com",
+                                 "tenant_id": A["t"].tenant_id})
+    expect_error(r, 400, "unknown_field")
+    r = b.post(f"/api/v1/users?tenant_id={A['t'].tenant_id}",
+               {"login_id": "intruder2", "email": "i2@example.com"},
+               headers={"X-Tenant-Id": A["t"].tenant_id})
+    assert r.status_code == 201, r.text   # created, but in B
+    after_a = {u["id"] for u in A["t"].admin.get("/api/v1/users").json()["items"]}
+    after_b = {u["id"] for u in b.get("/api/v1/users").json()["items"]}
+    assert after_a == before_a
+    assert after_b == before_b | {r.json()["id"]}
+    assert b.delete(f"/api/v1/users/{r.json()['id']}").status_code == 200
+    check_a_intact(world)
+
+
+def test_iam3_every_non_public_route_needs_credentials(fast_kura):
+    """IAM-3: every non-public route of the table answers 401
+    unauthenticated without credentials, with a made-up session cookie and
+    with a made-up bearer token; public routes are only the probes and the
+    sign-in steps."""
+    srv = fast_kura
+    public = sorted((r["method"], r["pattern"]) for r in ROUTES if r["public"])
+    assert public == sorted([
+        ("GET", "/healthz"), ("GET", "/readyz"), ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/mfa"), ("POST", "/api/v1/auth/accept-invitation")]), public
+    checked = 0
+    for route in ROUTES:
+        if route["public"]:
+            continue
+        path = route["pattern"]
+        if "{" in path:
+            path = fill(path, random_id(ID_PREFIX.get(id_kind(path), "xxx")))
+        body = body_for(route)
+        for creds in ("none", "cookie", "bearer"):
+            c = Api(srv)
+            headers = {"X-CSRF-Token": "x" * 43}
+            if creds == "cookie":
+                c.s.cookies.set("kura_session", "A" * 43, domain="127.0.0.1", path="/")
+            elif creds == "bearer":
+                headers["Authorization"] = "Bearer kura_" + "A" * 43
+            r = c.request(route["method"], path, body, headers=headers)
+            assert r.status_code == 401 and error_code(r) == "unauthenticated", \
+                f"{route['method']} {path} ({creds}): {r.status_code} {r.text}"
+        checked += 1
+    assert checked >= 20, checked
