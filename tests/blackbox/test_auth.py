@@ -231,6 +231,16 @@ def test_iam7_wrong_second_factor_counts(fast_kura):
     assert t.user(u["id"])["locked"] is True
     assert_generic(raw_login(srv, t.contract_id, u["login"], u["password"]),
                    "locked after wrong codes")
+    # guessing inside one pre-auth session counts the same way, and once
+    # locked even the right code is refused
+    assert t.admin.post(f"/api/v1/users/{u['id']}/unlock").status_code == 200
+    c = Api(srv)
+    r = c.login(t.contract_id, u["login"], u["password"])
+    assert r.status_code == 200 and r.json() == {"mfa_required": True}, r.text
+    for _ in range(3):
+        assert_generic(c.mfa(wrong), "wrong TOTP, same pre-auth")
+    assert t.user(u["id"])["locked"] is True
+    assert_generic(c.mfa(totp(secret, current_step() + 1)), "right code while locked")
 
 
 # ---------------------------------------------------------------- IAM-5

@@ -5,9 +5,9 @@ the tenant's MFA requirement.  Codes of the neighbouring 30-s steps (the
 server accepts one step either side) avoid waiting for new windows."""
 from urllib.parse import parse_qs, urlparse
 
-from identity_helpers import (Api, Tenant, cookie_client, enrol_totp,  # noqa: F401
-                              error_code, expect_error, fast_kura, signed_in,
-                              step_with_margin, totp)
+from identity_helpers import (Api, Tenant, encodings, enrol_totp,  # noqa: F401
+                              error_code, expect_error, fast_kura, find_bytes,
+                              signed_in, step_with_margin, totp)
 
 
 def generic_401(r, what=""):
@@ -60,6 +60,13 @@ def test_iam6_totp_enrol_sign_in_replay_recovery(fast_kura):
     me = c.me().json()
     assert me["mfa_enabled"] is True and me["recovery_codes_left"] == 10
     expect_error(c.post("/api/v1/me/mfa/totp"), 409, "mfa_already_enabled")
+    # the secret and the recovery codes are not on disk in clear (CRY-1:
+    # sealed; recovery codes: only keyed hashes)
+    needles = {"secret": encodings(secret)}
+    for i, rc in enumerate(codes):
+        needles[f"recovery {i}"] = encodings(rc) + encodings(rc.replace("-", ""))
+    hits = find_bytes(srv.data_dir, needles)
+    assert not hits, f"TOTP secret or recovery codes stored in clear: {hits}"
 
     # the password alone now gives only a pre-auth cookie
     a = start_login(srv, t, u["login"], u["password"])

@@ -246,3 +246,32 @@ def test_iam8_at_most_20_sessions_per_user(fast_kura):
     alive = [c.me().status_code for c in clients]
     assert alive[:2] == [401, 401], alive
     assert alive[2:] == [200] * 20, alive
+
+
+def test_iam8_suspended_tenant_ends_access(fast_kura):
+    """IAM-8/TEN-2: while a tenant is suspended (`kura tenant suspend`), its
+    existing sessions and API tokens are refused (401) and nobody can sign
+    in; other tenants are unaffected."""
+    srv = fast_kura
+    t = Tenant(srv)
+    other = Tenant(srv)
+    u = t.add_user()
+    c = t.login(u["login"], u["password"])
+    r = t.admin.post("/api/v1/tokens", {"name": "ci", "permissions": ["users.read"]})
+    assert r.status_code == 201, r.text
+    tok = r.json()["token"]
+
+    def bearer_me():
+        return srv.session().get(srv.url("/api/v1/users"),
+                                 headers={"Authorization": f"Bearer {tok}"})
+
+    assert bearer_me().status_code == 200
+    srv.cli("tenant", "suspend", t.contract_id)
+    assert c.me().status_code == 401
+    assert t.admin.get("/api/v1/users").status_code == 401
+    assert bearer_me().status_code == 401
+    r = Api(srv).login(t.contract_id, u["login"], u["password"])
+    assert r.status_code == 401 and error_code(r) == "invalid_credentials", r.text
+    assert other.admin.get("/api/v1/users").status_code == 200
+    srv.cli("tenant", "resume", t.contract_id)
+    assert t.login(u["login"], u["password"]).me().status_code == 200

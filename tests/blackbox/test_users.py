@@ -39,6 +39,13 @@ def test_iam1_invitation_flow(fast_kura):
     c = signed_in(srv, t.contract_id, inv["login_id"], pw)
     assert c.user["id"] == inv["id"] and c.user["status"] == "active"
     assert c.user["display_name"] == "Invited Person"
+    # login ids are unique per tenant, ignoring case; another tenant may
+    # use the same one
+    expect_error(t.admin.post("/api/v1/users", {"login_id": inv["login_id"].upper(),
+                                                "email": "dup@example.com"}),
+                 409, "login_taken")
+    t_other = Tenant(srv)
+    t_other.invite(login_id=inv["login_id"])
     # single use: a second accept (even with another password) is refused
     other = strong_password()
     expect_error(accept(srv, inv["invitation_token"], other), 400, "invalid_invitation")
@@ -194,6 +201,22 @@ def test_iam2_role_switch_takes_effect_on_next_request(fast_kura):
     expect_error(c.get("/api/v1/users"), 403, "forbidden")
     assert "users.read" not in c.me().json()["permissions"]
 
+    # a custom role: changing the role's permissions also applies at once
+    r = t.admin.post("/api/v1/roles", {"name": "viewers", "permissions": ["users.read"]})
+    assert r.status_code == 201, r.text
+    role = r.json()["id"]
+    assert t.admin.patch(f"/api/v1/users/{u['id']}", {"roles": [role]}).status_code == 200
+    assert c.get("/api/v1/users").status_code == 200
+    r = t.admin.patch(f"/api/v1/roles/{role}", {"permissions": ["audit.read"]})
+    assert r.status_code == 200, r.text
+    expect_error(c.get("/api/v1/users"), 403, "forbidden")
+    # a role in use cannot be deleted; the built-in ones never
+    expect_error(t.admin.delete(f"/api/v1/roles/{role}"), 409, "role_in_use")
+    for builtin in ("tenant_admin", "member"):
+        r = t.admin.delete(f"/api/v1/roles/{builtin}")
+        assert r.status_code in (404, 409), r.text
+    assert c.get("/api/v1/me").status_code == 200
+
 
 def test_iam2_limited_user_refused_other_functions(fast_kura):
     """IAM-2/IAM-3: a member (no users.read) is refused user management,
@@ -229,6 +252,7 @@ def test_iam2_limited_user_refused_other_functions(fast_kura):
     assert vc.get(f"/api/v1/users/{t.admin_id}").status_code == 200
     for method, path, body in (
             ("POST", "/api/v1/users", {"login_id": unique(), "email": "y@example.com"}),
+            ("PATCH", f"/api/v1/users/{v['id']}", {"roles": ["tenant_admin"]}),
             ("DELETE", f"/api/v1/users/{m['id']}", None),
             ("GET", "/api/v1/settings/security", None),
             ("GET", "/api/v1/access-review", None),
@@ -236,6 +260,35 @@ def test_iam2_limited_user_refused_other_functions(fast_kura):
             ("POST", "/api/v1/tokens", {"name": "t", "permissions": ["users.read"]}),
     ):
         expect_error(vc.request(method, path, body), 403, "forbidden")
+
+    # a user manager who is not an admin cannot grant more than they hold
+    r = t.admin.post("/api/v1/roles", {"name": "user manager",
+                                       "permissions": ["users.read", "users.write"]})
+    assert r.status_code == 201, r.text
+    mgr_role = r.json()["id"]
+    mgr = t.add_user(roles=[mgr_role])
+    mc2 = t.login(mgr["login"], mgr["password"])
+    expect_error(mc2.post("/api/v1/users", {"login_id": unique(), "email": "z@example.com",
+                                            "roles": ["tenant_admin"]}),
+                 403, "privilege_escalation")
+    expect_error(mc2.patch(f"/api/v1/users/{mgr['id']}", {"roles": ["tenant_admin"]}),
+                 403, "privilege_escalation")
+    expect_error(mc2.patch(f"/api/v1/users/{m['id']}", {"roles": ["tenant_admin"]}),
+                 403, "privilege_escalation")
+    # (with a second admin, so the last-admin rule is not what refuses it)
+    t.add_user(roles=["tenant_admin"])
+    expect_error(mc2.patch(f"/api/v1/users/{t.admin_id}", {"status": "disabled"}),
+                 403, "privilege_escalation")
+    expect_error(mc2.delete(f"/api/v1/users/{t.admin_id}"), 403, "privilege_escalation")
+    assert t.user(t.admin_id)["status"] == "active"
+    assert t.user(m["id"])["roles"] == ["member"]
+    # "member" holds functions (files, AI, tokens) the manager lacks
+    expect_error(mc2.post("/api/v1/users", {"login_id": unique(), "email": "w@example.com",
+                                            "roles": ["member"]}),
+                 403, "privilege_escalation")
+    r = mc2.post("/api/v1/users", {"login_id": unique(), "email": "w@example.com",
+                                   "roles": [mgr_role]})
+    assert r.status_code == 201, r.text
 
 
 def test_iam8_disabling_a_user_ends_their_sessions(fast_kura):
