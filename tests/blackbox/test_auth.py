@@ -104,13 +104,21 @@ def test_iam9_identical_failure_answers(fast_kura):
 
 def test_iam9_failure_timing_unknown_vs_known_user(kura_factory):
     """IAM-9: with the default Argon2id cost, the median time of a failed
-    sign-in for an unknown user (and an unknown contract) is within 25% of
-    a known user's wrong password; the kinds are interleaved so drift
-    cancels."""
+    sign-in for an unknown user (and an unknown contract, a disabled, an
+    invited and a locked user) is within 25% of a known user's wrong
+    password; the kinds are interleaved so drift cancels."""
     srv = kura_factory()  # default (OWASP) Argon2id parameters
     t = Tenant(srv)
     t.security(lockout_threshold=20)
     known = t.add_user()
+    disabled = t.add_user()
+    assert t.admin.patch(f"/api/v1/users/{disabled['id']}",
+                         {"status": "disabled"}).status_code == 200
+    invited = t.invite()
+    locked = t.add_user()
+    for _ in range(20):
+        assert_generic(raw_login(srv, t.contract_id, locked["login"], "Wrong-pw-1!"), "lock")
+    assert t.user(locked["id"])["locked"] is True
     s = srv.session()  # one keep-alive connection for every attempt
     url = srv.url("/api/v1/auth/login")
 
@@ -127,6 +135,9 @@ def test_iam9_failure_timing_unknown_vs_known_user(kura_factory):
         "known": lambda: attempt(t.contract_id, known["login"]),
         "unknown user": lambda: attempt(t.contract_id, unique("ghost")),
         "unknown contract": lambda: attempt(f"c-{secrets.token_hex(6)}", known["login"]),
+        "disabled": lambda: attempt(t.contract_id, disabled["login"]),
+        "invited": lambda: attempt(t.contract_id, invited["login_id"]),
+        "locked": lambda: attempt(t.contract_id, locked["login"]),
     }
     for f in kinds.values():  # warm-up
         f()
@@ -138,7 +149,7 @@ def test_iam9_failure_timing_unknown_vs_known_user(kura_factory):
     med = {k: statistics.median(v) for k, v in times.items()}
     base = med["known"]
     assert base > 0.005, f"a wrong password costs no Argon2id? medians {med}"
-    for k in ("unknown user", "unknown contract"):
+    for k in ("unknown user", "unknown contract", "disabled", "invited", "locked"):
         assert abs(med[k] - base) <= 0.25 * base, \
             f"IAM-9 timing: median {k} {med[k]*1000:.1f} ms vs known user " \
             f"{base*1000:.1f} ms (all medians {med})"
