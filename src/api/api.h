@@ -130,6 +130,8 @@ void api_users_patch(struct http_req *req);
 void api_users_delete(struct http_req *req);
 void api_users_unlock(struct http_req *req);
 void api_users_revoke_sessions(struct http_req *req);
+void api_users_reset_mfa(struct http_req *req);
+void api_users_reinvite(struct http_req *req);
 /* roles (roles.c) */
 void api_permissions_list(struct http_req *req);
 void api_roles_list(struct http_req *req);

@@ -185,6 +185,11 @@ api_gate(struct http_req *req)
 			tp = 0;
 		a->perms &= tp;     /* a token never exceeds its owner */
 	}
+	if ((r->flags & HTTP_ROUTE_SESSION) && a->via_token) {
+		ok = deny(req, 403, "session_required",
+		    "account security is changed from a signed-in session, not with an API token");
+		goto out;
+	}
 	if (!(r->flags & HTTP_ROUTE_SETUP)) {
 		if (a->user->must_change_password) {
 			ok = deny(req, 403, "password_change_required",

@@ -14,6 +14,7 @@
 #define JSON HTTP_ROUTE_JSON
 #define PUB (HTTP_ROUTE_PUBLIC | HTTP_ROUTE_JSON)
 #define SETUP HTTP_ROUTE_SETUP
+#define SES HTTP_ROUTE_SESSION
 
 const struct http_route api_routes[] = {
 	{ HTTP_GET, "/healthz", api_healthz, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
@@ -22,16 +23,16 @@ const struct http_route api_routes[] = {
 	{ HTTP_POST, "/api/v1/auth/login", api_auth_login, "public", "auth.login", 8 * KIB, PUB },
 	{ HTTP_POST, "/api/v1/auth/mfa", api_auth_mfa, "public", "auth.mfa", 4 * KIB, PUB },
 	{ HTTP_POST, "/api/v1/auth/accept-invitation", api_auth_accept_invitation, "public", "auth.accept_invitation", 8 * KIB, PUB },
-	{ HTTP_POST, "/api/v1/auth/logout", api_auth_logout, "self", "auth.logout", 0, SETUP },
-	{ HTTP_POST, "/api/v1/auth/logout-all", api_auth_logout_all, "self", "auth.logout_all", 0, SETUP },
+	{ HTTP_POST, "/api/v1/auth/logout", api_auth_logout, "self", "auth.logout", 0, SETUP | SES },
+	{ HTTP_POST, "/api/v1/auth/logout-all", api_auth_logout_all, "self", "auth.logout_all", 0, SETUP | SES },
 
 	{ HTTP_GET, "/api/v1/me", api_me_get, "self", "me.read", 0, SETUP },
-	{ HTTP_PUT, "/api/v1/me/password", api_me_password, "self", "me.password_change", 8 * KIB, JSON | SETUP },
-	{ HTTP_GET, "/api/v1/me/sessions", api_me_sessions, "self", "me.sessions_list", 0, SETUP },
-	{ HTTP_DELETE, "/api/v1/me/sessions/{id}", api_me_session_delete, "self", "me.session_revoke", 0, SETUP },
-	{ HTTP_POST, "/api/v1/me/mfa/totp", api_me_totp_start, "self", "me.mfa_enrol", 0, SETUP },
-	{ HTTP_POST, "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, "self", "me.mfa_confirm", 4 * KIB, JSON | SETUP },
-	{ HTTP_DELETE, "/api/v1/me/mfa/totp", api_me_totp_disable, "self", "me.mfa_disable", 4 * KIB, JSON },
+	{ HTTP_PUT, "/api/v1/me/password", api_me_password, "self", "me.password_change", 8 * KIB, JSON | SETUP | SES },
+	{ HTTP_GET, "/api/v1/me/sessions", api_me_sessions, "self", "me.sessions_list", 0, SETUP | SES },
+	{ HTTP_DELETE, "/api/v1/me/sessions/{id}", api_me_session_delete, "self", "me.session_revoke", 0, SETUP | SES },
+	{ HTTP_POST, "/api/v1/me/mfa/totp", api_me_totp_start, "self", "me.mfa_enrol", 0, SETUP | SES },
+	{ HTTP_POST, "/api/v1/me/mfa/totp/confirm", api_me_totp_confirm, "self", "me.mfa_confirm", 4 * KIB, JSON | SETUP | SES },
+	{ HTTP_DELETE, "/api/v1/me/mfa/totp", api_me_totp_disable, "self", "me.mfa_disable", 4 * KIB, JSON | SES },
 
 	/* users (users.c) */
 	{ HTTP_GET, "/api/v1/users", api_users_list, "users.read", "user.list", 0, 0 },
@@ -41,6 +42,8 @@ const struct http_route api_routes[] = {
 	{ HTTP_DELETE, "/api/v1/users/{id}", api_users_delete, "users.write", "user.delete", 0, 0 },
 	{ HTTP_POST, "/api/v1/users/{id}/unlock", api_users_unlock, "users.write", "user.unlock", 0, 0 },
 	{ HTTP_POST, "/api/v1/users/{id}/revoke-sessions", api_users_revoke_sessions, "users.write", "user.revoke_sessions", 0, 0 },
+	{ HTTP_POST, "/api/v1/users/{id}/reset-mfa", api_users_reset_mfa, "users.write", "user.reset_mfa", 0, 0 },
+	{ HTTP_POST, "/api/v1/users/{id}/reinvite", api_users_reinvite, "users.write", "user.reinvite", 0, 0 },
 
 	/* roles, permissions (roles.c) */
 	{ HTTP_GET, "/api/v1/permissions", api_permissions_list, "roles.read", "permission.list", 0, 0 },

@@ -540,3 +540,106 @@ api_users_revoke_sessions(struct http_req *req)
 		    "sessions_ended", (json_int_t)n));
 	store_user_free(u);
 }
+
+/*
+ * POST /api/v1/users/{id}/reset-mfa: for a user who lost both the
+ * authenticator and the recovery codes.  Clears the TOTP secret and the
+ * codes and ends the user's sessions; the user enrols again at the next
+ * sign-in (the tenant's MFA requirement still applies).
+ */
+void
+api_users_reset_mfa(struct http_req *req)
+{
+	struct api_auth *a = api_auth(req);
+	struct app *app = req->app;
+	struct store_user *u = NULL;
+	kura_err err;
+
+	err = store_begin(app->store);
+	if (err) {
+		http_reply_kura_err(req, err);
+		return;
+	}
+	u = load_target(req);
+	if (u == NULL)
+		goto fail;
+	if (has_role(u->roles, RBAC_ROLE_ADMIN) && !a->is_admin) {
+		http_reply_error(req, 403, "privilege_escalation",
+		    "only an administrator can reset an administrator's two-step verification");
+		goto fail;
+	}
+	free(u->totp_secret.data);
+	free(u->totp_pending.data);
+	memset(&u->totp_secret, 0, sizeof(u->totp_secret));
+	memset(&u->totp_pending, 0, sizeof(u->totp_pending));
+	u->mfa_enabled = 0;
+	u->updated_us = kura_now_us();
+	err = store_user_update(app->store, &a->ctx, u);
+	if (err == KURA_OK)
+		err = store_recovery_delete(app->store, &a->ctx, u->id);
+	if (err == KURA_OK)
+		err = store_session_delete_user(app->store, &a->ctx, u->id, NULL, NULL);
+	if (err == KURA_OK)
+		err = store_commit(app->store);
+	if (err) {
+		http_reply_kura_err(req, err);
+		goto fail;
+	}
+	http_reply_json(req, 200, api_user_json(req, u));
+	store_user_free(u);
+	return;
+fail:
+	(void)store_rollback(app->store);
+	store_user_free(u);
+}
+
+/* POST /api/v1/users/{id}/reinvite: a new one-time invitation token (the
+ * old one stops working) for a user who has not accepted yet. */
+void
+api_users_reinvite(struct http_req *req)
+{
+	struct api_auth *a = api_auth(req);
+	struct app *app = req->app;
+	struct store_user *u = NULL;
+	char *token = NULL;
+	int64_t now = kura_now_us();
+	kura_err err;
+
+	err = store_begin(app->store);
+	if (err) {
+		http_reply_kura_err(req, err);
+		return;
+	}
+	u = load_target(req);
+	if (u == NULL)
+		goto fail;
+	if (strcmp(u->status, "invited") != 0) {
+		http_reply_error(req, 409, "not_invited",
+		    "only a user who has not accepted an invitation can be invited again");
+		goto fail;
+	}
+	err = kcrypto_token_new(32, &token);
+	if (err == KURA_OK)
+		err = kcrypto_sha256_hex(token, strlen(token), u->invite_hash);
+	if (err == KURA_OK) {
+		u->invite_expires_us = now + (int64_t)INVITE_DAYS * 86400 * 1000000;
+		u->updated_us = now;
+		err = store_user_update(app->store, &a->ctx, u);
+	}
+	if (err == KURA_OK)
+		err = store_commit(app->store);
+	if (err) {
+		http_reply_kura_err(req, err);
+		goto fail;
+	}
+	http_reply_json(req, 200, json_pack("{s:s,s:s,s:o}", "id", u->id,
+	    "invitation_token", token, "invitation_expires",
+	    api_time(a, u->invite_expires_us)));
+	kura_free_secret_str(token);
+	store_user_free(u);
+	return;
+fail:
+	(void)store_rollback(app->store);
+	kura_free_secret_str(token);
+	store_user_free(u);
+}

@@ -81,6 +81,8 @@ rbac_parse(const char *csv, rbac_perms *ret_perms)
 		if (bit == 0)
 			return KURA_EINVAL;
 		p |= bit;
+		if (comma != NULL && comma[1] == '\0')
+			return KURA_EINVAL;   /* "a," has an empty element */
 		s = comma ? comma + 1 : NULL;
 	}
 	*ret_perms = p;

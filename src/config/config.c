@@ -318,6 +318,30 @@ ini_cb(void *user, const char *section, const char *name, const char *value)
 	return st->err == KURA_OK;
 }
 
+/* The data directory holds keys and customer data: ours alone. */
+static kura_err
+check_private_dir(const char *dir, char **ret_msg)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		*ret_msg = msgf("%s: not a directory", dir);
+		return KURA_ENOENT;
+	}
+	if (st.st_uid != geteuid()) {
+		*ret_msg = msgf("%s: owned by uid %u, not by the user running kura (uid %u)",
+		    dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return KURA_EPERM;
+	}
+	if (st.st_mode & 077) {
+		*ret_msg = msgf("%s: mode %04o lets group or others access the data "
+		    "directory; run: chmod 700 %s", dir,
+		    (unsigned)(st.st_mode & 07777), dir);
+		return KURA_EPERM;
+	}
+	return KURA_OK;
+}
+
 kura_err
 config_check_private_file(const char *path, char **ret_msg)
 {
@@ -420,6 +444,9 @@ config_load(const char *data_dir, struct kura_config **ret_cfg, char **ret_msg)
 		    "data directory does not exist" : kura_strerror(err));
 		return err;
 	}
+	err = check_private_dir(cfg->data_dir, ret_msg);
+	if (err)
+		goto out;
 	err = config_check_private_file(cfg->config_path, ret_msg);
 	if (err)
 		goto out;

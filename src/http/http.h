@@ -39,6 +39,8 @@ enum http_method {
 #define HTTP_ROUTE_PUBLIC 0x2   /* no authentication (healthz, login) */
 #define HTTP_ROUTE_SETUP  0x4   /* allowed while a password change or MFA
                                    enrolment is still required */
+#define HTTP_ROUTE_SESSION 0x8  /* account security: a browser session only,
+                                   never an API token */
 
 typedef void (*http_handler)(struct http_req *req);
 

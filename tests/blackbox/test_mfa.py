@@ -185,3 +185,24 @@ def test_iam6_tenant_requires_mfa(fast_kura):
     assert m2c.get("/api/v1/tokens").status_code == 200
     expect_error(a2.get("/api/v1/users"), 403, "mfa_enrolment_required")
     assert t.admin.get("/api/v1/users").status_code == 200
+
+
+def test_iam6_concurrent_replay_of_one_code(fast_kura):
+    """IAM-6: the same TOTP code submitted at once from six pre-auth
+    sessions completes at most one sign-in (replay refused under race)."""
+    from concurrent.futures import ThreadPoolExecutor
+    srv = fast_kura
+    t = Tenant(srv)
+    u = t.add_user()
+    c = t.login(u["login"], u["password"])
+    S = step_with_margin(8)
+    secret, _codes, _ = enrol_totp(c, step=S - 1)
+    pending = [start_login(srv, t, u["login"], u["password"]) for _ in range(6)]
+    code = totp(secret, S)
+    with ThreadPoolExecutor(6) as ex:
+        results = list(ex.map(lambda a: a.mfa(code), pending))
+    ok = [r for r in results if r.status_code == 200]
+    assert len(ok) == 1, [(r.status_code, r.text) for r in results]
+    for r in results:
+        if r.status_code != 200:
+            generic_401(r, "concurrent replay")

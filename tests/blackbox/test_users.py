@@ -411,3 +411,26 @@ def test_cry1_canary_user_fields_not_on_disk(kura_factory):
     log = srv.log_path.read_bytes()
     assert not [k for k, vs in needles.items() if any(v in log for v in vs)], \
         "user data in the server log"
+
+
+def test_iam1_invitation_token_single_use_under_race(fast_kura):
+    """IAM-1: eight concurrent accepts of one invitation token with eight
+    different passwords: exactly one succeeds, and only its password signs
+    in."""
+    from concurrent.futures import ThreadPoolExecutor
+    srv = fast_kura
+    t = Tenant(srv)
+    inv = t.invite()
+    pws = [strong_password() for _ in range(8)]
+    with ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(lambda pw: accept(srv, inv["invitation_token"], pw), pws))
+    ok = [pw for pw, r in zip(pws, results) if r.status_code == 200]
+    others = [r for r in results if r.status_code != 200]
+    assert len(ok) == 1, [(r.status_code, r.text) for r in results]
+    for r in others:
+        expect_error(r, 400, "invalid_invitation")
+    signed_in(srv, t.contract_id, inv["login_id"], ok[0])
+    # (at most 4 wrong ones: the default lockout threshold is 5)
+    for pw in [p for p in pws if p != ok[0]][:4]:
+        generic_401(raw_login(srv, t.contract_id, inv["login_id"], pw))
+    signed_in(srv, t.contract_id, inv["login_id"], ok[0])

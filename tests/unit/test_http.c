@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "api/app.h"
+#include "auth/rbac.h"
 #include "http/http.h"
 
 /* ---- http_json_parse ---- */
@@ -644,6 +645,15 @@ api_routes_name_permission_and_audit_action(void **state)
 			fail_msg("route %zu %s %s: no handler", i, m, r->pattern);
 		if (r->permission == NULL || r->permission[0] == '\0')
 			fail_msg("route %zu %s %s: no permission", i, m, r->pattern);
+		/* a misspelt permission would silently refuse everyone */
+		if (!rbac_route_perm_known(r->permission))
+			fail_msg("route %zu %s %s: permission '%s' is not in the catalogue",
+			    i, m, r->pattern, r->permission);
+		/* account-security routes are for browser sessions only */
+		if ((r->flags & HTTP_ROUTE_SESSION) &&
+		    strcmp(r->permission, "self") != 0)
+			fail_msg("route %zu %s %s: session-only flag on a non-self route",
+			    i, m, r->pattern);
 		if ((r->flags & HTTP_ROUTE_PUBLIC) &&
 		    strcmp(r->permission, "public") != 0)
 			fail_msg("route %zu %s %s: HTTP_ROUTE_PUBLIC but names "
