@@ -365,6 +365,13 @@ api_users_patch(struct http_req *req)
 	u = load_target(req);
 	if (u == NULL)
 		goto out;
+	/* only an admin touches an admin (checked first, so a non-admin
+	 * learns nothing about who the last admin is) */
+	if (has_role(u->roles, RBAC_ROLE_ADMIN) && !a->is_admin) {
+		http_reply_error(req, 403, "privilege_escalation",
+		    "only an administrator can change an administrator");
+		goto out;
+	}
 	/* the last admin stays an active admin */
 	if (has_role(u->roles, RBAC_ROLE_ADMIN) && strcmp(u->status, "active") == 0 &&
 	    ((roles != NULL && !has_role(roles, RBAC_ROLE_ADMIN)) ||
@@ -378,12 +385,6 @@ api_users_patch(struct http_req *req)
 			    "this is the organisation's last active administrator");
 			goto out;
 		}
-	}
-	/* a demoted or disabled admin can only be touched by an admin */
-	if (has_role(u->roles, RBAC_ROLE_ADMIN) && !a->is_admin) {
-		http_reply_error(req, 403, "privilege_escalation",
-		    "only an administrator can change an administrator");
-		goto out;
 	}
 	if (status != NULL && strcmp(status, u->status) != 0) {
 		if (strcmp(status, "active") == 0) {

@@ -525,6 +525,11 @@ http_defer(struct http_req *req, http_handler fn)
 static void
 run_handler(struct http_server *srv, struct http_req *req)
 {
+	/* authenticate before looking at the body: an anonymous caller of a
+	 * protected route learns nothing from body errors (the gate lets
+	 * public routes through at once) */
+	if (srv->app.gate != NULL && !srv->app.gate(req))
+		return;
 	if ((req->route->flags & HTTP_ROUTE_JSON) && req->method != HTTP_GET &&
 	    req->method != HTTP_HEAD && (req->method != HTTP_DELETE ||
 	    req->route->max_body > 0)) {
@@ -546,8 +551,6 @@ run_handler(struct http_server *srv, struct http_req *req)
 		    "this resource takes no request body");
 		return;
 	}
-	if (srv->app.gate != NULL && !srv->app.gate(req))
-		return;
 	req->route->handler(req);
 }
 
