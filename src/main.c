@@ -17,6 +17,7 @@ static const struct {
 	{ "serve", cli_serve, "serve --data-dir DIR [--listen ADDR:PORT]...  run the HTTPS server" },
 	{ "tenant", cli_tenant, "tenant create|list|show|suspend|resume ...  manage tenants" },
 	{ "key", cli_key, "key list|rotate-kek|rotate-tenant ...   manage keys" },
+	{ "audit", cli_audit_cmd, "audit verify|checkpoint|public-key|export ...  the audit trail" },
 	{ "check", cli_check, "check --data-dir DIR           self-check files, TLS, keys, database" },
 };
 

@@ -31,6 +31,14 @@ struct api_auth {
 #define API_SESSIONS_PER_USER 20
 #define API_PREAUTH_SECONDS 300
 
+/* Commit the calling thread's transaction together with the request's
+ * audit record (LOG-1): the first commit of a request carries its record,
+ * later ones do not add another.  status is what the request answers;
+ * resource_id NULL means the route's {id}. */
+kura_err api_commit(struct http_req *req, unsigned status, const char *resource_id);
+/* http_app.record: queue the record of a request that changed nothing. */
+bool api_record(struct http_req *req);
+
 /* The gate (http_app.gate) and request cleanup (http_app.cleanup). */
 bool api_gate(struct http_req *req);
 void api_cleanup(struct http_req *req);
@@ -95,8 +103,9 @@ bool api_mfa_required(const struct auth_settings *s, bool is_admin);
 
 /* Count a failed password or second-factor check for u and lock the
  * account at the tenant's threshold (IAM-7). */
-void api_record_failure(struct app *app, const struct store_tctx *ctx,
-    const struct store_user *u, const struct auth_settings *s, int64_t now);
+void api_record_failure(struct http_req *req, const struct store_tctx *ctx,
+    const struct store_user *u, const struct auth_settings *s, int64_t now,
+    unsigned status);
 
 /* ---- views ---- */
 /* RFC 3339 time with microseconds for a UTC microsecond timestamp. */

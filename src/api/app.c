@@ -153,4 +153,5 @@ app_http(struct app *app, struct http_app *ret_http)
 	ret_http->ctx = app;
 	ret_http->gate = api_gate;
 	ret_http->cleanup = api_cleanup;
+	ret_http->record = api_record;
 }

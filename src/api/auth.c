@@ -70,9 +70,11 @@ set_cookie(struct http_req *req, const char *name, const char *value,
  * locked account still count (IAM-7).
  */
 void
-api_record_failure(struct app *app, const struct store_tctx *ctx,
-    const struct store_user *u, const struct auth_settings *s, int64_t now)
+api_record_failure(struct http_req *req, const struct store_tctx *ctx,
+    const struct store_user *u, const struct auth_settings *s, int64_t now,
+    unsigned status)
 {
+	struct app *app = req->app;
 	struct store_user *cur = NULL;
 
 	if (store_begin(app->store) != KURA_OK)
@@ -86,7 +88,7 @@ api_record_failure(struct app *app, const struct store_tctx *ctx,
 	cur->updated_us = now;
 	if (store_user_update(app->store, ctx, cur) != KURA_OK)
 		goto fail;
-	if (store_commit(app->store) == KURA_OK) {
+	if (api_commit(req, status, u->id) == KURA_OK) {
 		store_user_free(cur);
 		return;
 	}
@@ -195,8 +197,9 @@ load_account(struct app *app, struct api_auth *a, const char *contract_id,
 /* A completed sign-in: reset the failure count and lockout, note the
  * time; a->user is replaced by the updated row. */
 static void
-signed_in(struct app *app, struct api_auth *a, int64_t now)
+signed_in(struct http_req *req, struct api_auth *a, int64_t now)
 {
+	struct app *app = req->app;
 	struct store_user *cur = NULL;
 
 	if (store_begin(app->store) != KURA_OK)
@@ -207,7 +210,7 @@ signed_in(struct app *app, struct api_auth *a, int64_t now)
 		cur->last_login_us = now;
 		cur->updated_us = now;
 		if (store_user_update(app->store, &a->ctx, cur) == KURA_OK &&
-		    store_commit(app->store) == KURA_OK) {
+		    api_commit(req, 200, cur->id) == KURA_OK) {
 			store_user_free(a->user);
 			a->user = cur;
 			cur = NULL;
@@ -247,7 +250,7 @@ login_run(struct http_req *req)
 	ip_ok = auth_settings_ip_allowed(&a->settings, AUTH_ALLOW_CONSOLE, req->client_ip);
 	if (!pw_ok || locked || !ip_ok) {
 		if (!pw_ok || locked)
-			api_record_failure(app, &a->ctx, a->user, &a->settings, now);
+			api_record_failure(req, &a->ctx, a->user, &a->settings, now, 401);
 		invalid_credentials(req);
 		return;
 	}
@@ -265,7 +268,7 @@ login_run(struct http_req *req)
 		http_reply_json(req, 200, json_pack("{s:b}", "mfa_required", 1));
 		return;
 	}
-	signed_in(app, a, now);
+	signed_in(req, a, now);
 	if (session_start(req, a, "full", &csrf) != KURA_OK) {
 		http_reply_error(req, 500, "internal", "internal error");
 		return;
@@ -334,6 +337,8 @@ check_second_factor(struct app *app, struct api_auth *a, const char *code,
 				cur->totp_last_step = step;
 				err = store_user_update(app->store, &a->ctx, cur);
 			}
+			/* a sub-step of the sign-in: its audit record commits
+			 * with the completed sign-in (or the failure) */
 			if (err == KURA_OK)
 				err = store_commit(app->store);
 			if (err)
@@ -395,7 +400,7 @@ api_auth_mfa(struct http_req *req)
 		goto fail;
 	if (a->user->locked_until_us > now ||
 	    check_second_factor(app, a, code, now) != KURA_OK) {
-		api_record_failure(app, &a->ctx, a->user, &a->settings, now);
+		api_record_failure(req, &a->ctx, a->user, &a->settings, now, 401);
 		goto fail;
 	}
 	/* promote: new token and CSRF token, so the pre-auth cookie is dead */
@@ -411,7 +416,7 @@ api_auth_mfa(struct http_req *req)
 	    now + (int64_t)a->settings.absolute_lifetime_s * 1000000) != KURA_OK)
 		goto fail;
 	snprintf(a->session_id, sizeof(a->session_id), "%s", ses->id);
-	signed_in(app, a, now);
+	signed_in(req, a, now);
 	set_cookie(req, API_COOKIE_SESSION, token, "/", -1);
 	set_cookie(req, API_COOKIE_PREAUTH, "", "/api/v1/auth/mfa", 0);
 	reply_signed_in(req, a, csrf);
@@ -437,7 +442,13 @@ api_auth_logout(struct http_req *req)
 		    "API tokens are revoked with DELETE /api/v1/tokens/{id}");
 		return;
 	}
-	(void)store_session_delete(app->store, &a->ctx, a->user->id, a->session_id);
+	if (store_begin(app->store) != KURA_OK ||
+	    store_session_delete(app->store, &a->ctx, a->user->id, a->session_id) ||
+	    api_commit(req, 200, a->session_id) != KURA_OK) {
+		(void)store_rollback(app->store);
+		http_reply_error(req, 500, "internal", "internal error");
+		return;
+	}
 	set_cookie(req, API_COOKIE_SESSION, "", "/", 0);
 	http_reply_json(req, 200, json_pack("{s:b}", "signed_out", 1));
 }
@@ -450,7 +461,10 @@ api_auth_logout_all(struct http_req *req)
 	struct app *app = req->app;
 	size_t n = 0;
 
-	if (store_session_delete_user(app->store, &a->ctx, a->user->id, NULL, &n)) {
+	if (store_begin(app->store) != KURA_OK ||
+	    store_session_delete_user(app->store, &a->ctx, a->user->id, NULL, &n) ||
+	    api_commit(req, 200, a->user->id) != KURA_OK) {
+		(void)store_rollback(app->store);
 		http_reply_error(req, 500, "internal", "internal error");
 		return;
 	}
@@ -527,7 +541,7 @@ accept_run(struct http_req *req)
 			    KURA_ENOMEM;
 		}
 		if (err == KURA_OK)
-			err = store_commit(app->store);
+			err = api_commit(req, 200, u->id);
 		if (err)
 			(void)store_rollback(app->store);
 	}

@@ -74,7 +74,7 @@ password_run(struct http_req *req)
 
 	if (a->user->password_hash == NULL ||
 	    kcrypto_pw_verify(a->user->password_hash, w->current) != KURA_OK) {
-		api_record_failure(app, &a->ctx, a->user, &a->settings, now);
+		api_record_failure(req, &a->ctx, a->user, &a->settings, now, 403);
 		http_reply_error(req, 403, "wrong_password",
 		    "the current password is not correct");
 		return;
@@ -107,7 +107,7 @@ password_run(struct http_req *req)
 			err = store_session_delete_user(app->store, &a->ctx, a->user->id,
 			    a->session_id, NULL);
 		if (err == KURA_OK)
-			err = store_commit(app->store);
+			err = api_commit(req, 200, a->user->id);
 		if (err)
 			(void)store_rollback(app->store);
 	}
@@ -189,8 +189,13 @@ api_me_session_delete(struct http_req *req)
 		http_reply_error(req, 404, "not_found", "no such resource");
 		return;
 	}
-	err = store_session_delete(app->store, &a->ctx, a->user->id, id);
+	err = store_begin(app->store);
+	if (err == KURA_OK)
+		err = store_session_delete(app->store, &a->ctx, a->user->id, id);
+	if (err == KURA_OK)
+		err = api_commit(req, 200, id);
 	if (err) {
+		(void)store_rollback(app->store);
 		http_reply_kura_err(req, err);
 		return;
 	}
@@ -235,7 +240,7 @@ api_me_totp_start(struct http_req *req)
 		err = store_user_update(app->store, &a->ctx, cur);
 	}
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, a->user->id);
 	if (err) {
 		(void)store_rollback(app->store);
 		goto out;
@@ -365,7 +370,7 @@ api_me_totp_confirm(struct http_req *req)
 			err = store_recovery_replace(app->store, &a->ctx, a->user->id,
 			    (const char (*)[STORE_INDEX_MAX])hashes, RECOVERY_CODES);
 		if (err == KURA_OK)
-			err = store_commit(app->store);
+			err = api_commit(req, 200, a->user->id);
 		if (err)
 			(void)store_rollback(app->store);
 	}
@@ -416,7 +421,7 @@ api_me_totp_disable(struct http_req *req)
 		    &step);
 	kura_wipe(key, sizeof(key));
 	if (err) {
-		api_record_failure(app, &a->ctx, a->user, &a->settings, now);
+		api_record_failure(req, &a->ctx, a->user, &a->settings, now, 400);
 		http_reply_error(req, 400, "invalid_code", "the code does not match");
 		return;
 	}
@@ -436,7 +441,7 @@ api_me_totp_disable(struct http_req *req)
 	if (err == KURA_OK)
 		err = store_recovery_delete(app->store, &a->ctx, a->user->id);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, a->user->id);
 	if (err)
 		(void)store_rollback(app->store);
 	store_user_free(cur);

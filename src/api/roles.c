@@ -255,7 +255,13 @@ api_role_create(struct http_req *req)
 		goto out;
 	snprintf(r.tenant_id, sizeof(r.tenant_id), "%s", a->ctx.tenant_id);
 	r.created_us = r.updated_us = kura_now_us();
-	err = store_role_insert(app->store, &a->ctx, &r);
+	err = store_begin(app->store);
+	if (err == KURA_OK)
+		err = store_role_insert(app->store, &a->ctx, &r);
+	if (err == KURA_OK)
+		err = api_commit(req, 201, r.id);
+	if (err)
+		(void)store_rollback(app->store);
 	if (err == KURA_EEXIST) {
 		name_taken(req);
 		goto out;
@@ -343,7 +349,7 @@ api_role_update(struct http_req *req)
 		goto out;
 	}
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, r->id);
 	if (err)
 		goto out;
 	in_tx = false;
@@ -394,7 +400,7 @@ api_role_delete(struct http_req *req)
 	}
 	err = store_role_delete(app->store, &a->ctx, id);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, id);
 	if (err)
 		goto out;
 	in_tx = false;

@@ -67,7 +67,7 @@ api_settings_put(struct http_req *req)
 	}
 	err = api_settings_save(app, &a->ctx, a->keys, &next);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, "security");
 	if (err)
 		goto out;
 	in_tx = false;

@@ -39,8 +39,10 @@ validate_new(const struct tenant_new *in)
 
 kura_err
 tenant_create(struct app *app, const struct tenant_new *in,
-    char ret_id[STORE_ID_MAX], char **ret_onetime, const char **ret_reason)
+    const struct audit_rec *rec, char ret_id[STORE_ID_MAX], char **ret_onetime,
+    const char **ret_reason)
 {
+	struct store_audit arow;
 	const struct auth_pw_policy policy = AUTH_PW_POLICY_DEFAULT;
 	struct store_tenant t;
 	struct store_tenant_key tk;
@@ -54,6 +56,7 @@ tenant_create(struct app *app, const struct tenant_new *in,
 	kura_err err;
 
 	memset(&t, 0, sizeof(t));
+	memset(&arow, 0, sizeof(arow));
 	memset(&tk, 0, sizeof(tk));
 	memset(&u, 0, sizeof(u));
 	*ret_reason = validate_new(in);
@@ -130,10 +133,20 @@ tenant_create(struct app *app, const struct tenant_new *in,
 		    (err = store_user_insert(app->store, &ctx, &u)))
 			goto out;
 	}
+	if (rec != NULL) {
+		struct audit_rec r = *rec;
+		snprintf(r.tenant_id, sizeof(r.tenant_id), "%s", t.id);
+		snprintf(r.resource_id, sizeof(r.resource_id), "%s", t.id);
+		err = audit_append_tx(app->store, &r, &arow);
+		if (err)
+			goto out;
+	}
 	err = store_commit(app->store);
 	if (err)
 		goto out;
 	in_tx = false;
+	if (rec != NULL)
+		audit_notify(&arow);
 	snprintf(ret_id, STORE_ID_MAX, "%s", t.id);
 	*ret_onetime = onetime;
 	onetime = NULL;
@@ -143,6 +156,7 @@ out:
 	if (err == KURA_EEXIST)
 		*ret_reason = "contract id: already in use";
 	kura_wipe(hash, sizeof(hash));
+	store_audit_clear(&arow);
 	kura_free_secret_str(onetime);
 	kcrypto_tkey_free(key);
 	kcrypto_tkeys_free(keys);

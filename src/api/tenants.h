@@ -6,6 +6,7 @@
 #include <jansson.h>
 
 #include "api/app.h"
+#include "audit/audit.h"
 
 struct tenant_new {
 	const char *contract_id;
@@ -26,10 +27,12 @@ struct tenant_new {
  * a generated one (free with kura_free_secret_str) that must be changed at
  * first sign-in.  On KURA_EINVAL *ret_reason says which field is wrong;
  * KURA_EEXIST means the contract id is taken.  The caller holds the key
- * lock (cli_keylock LOCK_SH).
+ * lock (cli_keylock LOCK_SH).  rec (may be NULL) is the operator's audit
+ * record; it is written in the same transaction, for the new tenant.
  */
 kura_err tenant_create(struct app *app, const struct tenant_new *in,
-    char ret_id[STORE_ID_MAX], char **ret_onetime, const char **ret_reason);
+    const struct audit_rec *rec, char ret_id[STORE_ID_MAX], char **ret_onetime,
+    const char **ret_reason);
 
 /* Find a tenant by id ("ten_...") or contract id. */
 kura_err tenant_find(struct app *app, const char *id_or_contract,

@@ -183,7 +183,7 @@ api_token_create(struct http_req *req)
 	}
 	err = store_token_insert(app->store, &a->ctx, &t);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 201, t.id);
 	if (err)
 		goto out;
 	in_tx = false;
@@ -240,7 +240,7 @@ api_token_delete(struct http_req *req)
 	}
 	err = store_token_delete(app->store, &a->ctx, id);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, id);
 	if (err)
 		goto out;
 	in_tx = false;

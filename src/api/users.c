@@ -207,7 +207,7 @@ api_users_create(struct http_req *req)
 		goto out;
 	}
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 201, u.id);
 	if (err)
 		goto out;
 	in_tx = false;
@@ -426,7 +426,7 @@ api_users_patch(struct http_req *req)
 	if (err == KURA_OK && ends_sessions)
 		err = store_session_delete_user(app->store, &a->ctx, u->id, NULL, NULL);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, u->id);
 	if (err)
 		goto out;
 	in_tx = false;
@@ -474,7 +474,7 @@ api_users_delete(struct http_req *req)
 	if (err == KURA_OK)
 		err = store_user_delete(app->store, &a->ctx, u->id);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, u->id);
 	if (err) {
 		http_reply_kura_err(req, err);
 		goto fail;
@@ -511,7 +511,7 @@ api_users_unlock(struct http_req *req)
 	u->updated_us = kura_now_us();
 	err = store_user_update(app->store, &a->ctx, u);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, u->id);
 	if (err) {
 		(void)store_rollback(app->store);
 		http_reply_kura_err(req, err);
@@ -533,9 +533,15 @@ api_users_revoke_sessions(struct http_req *req)
 
 	if (u == NULL)
 		return;
-	err = store_session_delete_user(app->store, &a->ctx, u->id, NULL, &n);
-	if (err)
+	err = store_begin(app->store);
+	if (err == KURA_OK)
+		err = store_session_delete_user(app->store, &a->ctx, u->id, NULL, &n);
+	if (err == KURA_OK)
+		err = api_commit(req, 200, u->id);
+	if (err) {
+		(void)store_rollback(app->store);
 		http_reply_kura_err(req, err);
+	}
 	else
 		http_reply_json(req, 200, json_pack("{s:s,s:I}", "id", u->id,
 		    "sessions_ended", (json_int_t)n));
@@ -581,7 +587,7 @@ api_users_reset_mfa(struct http_req *req)
 	if (err == KURA_OK)
 		err = store_session_delete_user(app->store, &a->ctx, u->id, NULL, NULL);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, u->id);
 	if (err) {
 		http_reply_kura_err(req, err);
 		goto fail;
@@ -628,7 +634,7 @@ api_users_reinvite(struct http_req *req)
 		err = store_user_update(app->store, &a->ctx, u);
 	}
 	if (err == KURA_OK)
-		err = store_commit(app->store);
+		err = api_commit(req, 200, u->id);
 	if (err) {
 		http_reply_kura_err(req, err);
 		goto fail;

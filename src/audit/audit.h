@@ -117,6 +117,31 @@ kura_err audit_verify_store(struct store *s, const char *tenant_id,
 kura_err audit_verify_file(const char *path, const char *public_key_b64,
     struct audit_verify_result *ret);
 
+/* ---- export format (JSON lines; offline verification reads it) ---- */
+/* {"type":"record", every store_audit field...} */
+json_t *audit_row_to_json(const struct store_audit *row);
+/* {"type":"checkpoint"|"anchor","scope","seq","hash","time_us","key_id",
+ *  "signature"} */
+json_t *audit_mark_to_json(const struct store_audit_mark *m);
+
+/* Write a verifiable export of the whole log (tenant_id NULL) or of one
+ * tenant: a header line {"type":"export","version":1,"scope",
+ * "public_key","created_us"}, then the scope's anchors and checkpoints,
+ * then its records in chain order, one JSON object per line.  write_fn
+ * gets each line (with its newline) and may stop the export by failing. */
+typedef kura_err (*audit_write_fn)(void *arg, const char *line, size_t len);
+kura_err audit_export(struct store *s, const char *tenant_id,
+    const char *public_key_b64, audit_write_fn write_fn, void *arg);
+
+/* ---- observers: called once a record is durable (alerts, SIEM) ---- */
+typedef void (*audit_observer_fn)(void *arg, const struct store_audit *row);
+/* Register an observer (at most 8, before serving starts).  Observers run
+ * on the thread that committed the record and must only enqueue. */
+kura_err audit_add_observer(audit_observer_fn fn, void *arg);
+/* Tell the observers about a committed row (after audit_append_tx's
+ * transaction commits; the writer and audit_append do it themselves). */
+void audit_notify(const struct store_audit *row);
+
 /* ---- retention (LOG-3) ---- */
 /* Remove records older than before_us as whole prefixes, leaving signed
  * anchors so the rest still verifies. *ret_n = records removed. */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "api/app.h"
+#include "audit/audit.h"
 #include "config/config.h"
 
 /* Exit codes: 0 ok, 1 failure, 2 usage. */
@@ -17,6 +18,7 @@ int cli_serve(int argc, char **argv);
 int cli_tenant(int argc, char **argv);
 int cli_key(int argc, char **argv);
 int cli_check(int argc, char **argv);
+int cli_audit_cmd(int argc, char **argv);
 
 /* Print "kura: " + message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -29,6 +31,14 @@ void cli_close(struct kura_config *cfg, struct app *app);
  * rotate the KEK) so a rotation never retires a KEK version that a
  * concurrent command is about to use.  Returns an fd to close, or -1. */
 int cli_keylock(const struct kura_config *cfg, int how);
+/* Record an operator action (LOG-1): actor "operator" (the OS user),
+ * source "local".  tenant_id may be NULL.  Failures are reported on
+ * stderr and returned. */
+kura_err cli_audit(struct app *app, const char *action, const char *tenant_id,
+    const char *resource_id, const char *outcome);
+/* Fill rec for an operator action (for actions audited in a transaction). */
+void cli_audit_rec(struct audit_rec *rec, const char *action,
+    const char *tenant_id, const char *resource_id);
 /* Read a secret from a file (first line, at most max bytes).  Returns a
  * string to free with kura_free_secret_str, or NULL (reason printed). */
 char *cli_read_secret_file(const char *path, size_t max);

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "audit/audit.h"
 #include "http/tls.h"
 #include "store/store.h"
 
@@ -123,6 +124,12 @@ cli_init(int argc, char **argv)
 		    kura_strerror(err));
 		goto out;
 	}
+	err = audit_key_create(cfg->audit_key);
+	if (err) {
+		cli_err("%s: cannot create the audit signing key: %s", cfg->audit_key,
+		    kura_strerror(err));
+		goto out;
+	}
 	err = tls_make_self_signed(cfg->tls_cert, cfg->tls_key, &msg);
 	if (err) {
 		cli_err("%s", msg ? msg : kura_strerror(err));
@@ -140,6 +147,8 @@ cli_init(int argc, char **argv)
 	printf("  config       %s\n", cfg->config_path);
 	printf("  keyring      %s (mode 0600; back it up separately from the data)\n",
 	    cfg->kek_file);
+	printf("  audit key    %s (mode 0600; signs audit checkpoints)\n",
+	    cfg->audit_key);
 	printf("  certificate  %s (self-signed for localhost; replace for production)\n",
 	    cfg->tls_cert);
 	printf("  database     %s\n", cfg->database);

@@ -109,6 +109,8 @@ do_rotate_kek(struct app *app, const struct kura_config *cfg)
 		cli_err("cannot retire old KEK versions: %s", kura_strerror(err));
 		goto out;
 	}
+	if (cli_audit(app, "key.rotate_kek", NULL, NULL, "success") != KURA_OK)
+		goto out;
 	printf("KEK version %u is current; %zu tenant key(s) re-wrapped; "
 	    "%zu old version(s) retired\n", newv, done, removed);
 	rc = CLI_OK;
@@ -167,6 +169,8 @@ do_rotate_tenant(struct app *app, const struct kura_config *cfg,
 		    kura_strerror(err));
 		goto out;
 	}
+	if (cli_audit(app, "key.rotate_tenant", t->id, t->id, "success") != KURA_OK)
+		goto out;
 	printf("tenant %s: data key version %u is current\n", t->id, row.version);
 	rc = CLI_OK;
 out:

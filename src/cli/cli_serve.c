@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "audit/audit.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
 
@@ -66,6 +67,7 @@ cli_serve(int argc, char **argv)
 	kura_err err;
 	bool opened = false;
 
+	memset(&app, 0, sizeof(app));
 	kbuf_init(&listen, 4096);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "d:l:h", opts, NULL)) != -1) {
@@ -112,13 +114,21 @@ cli_serve(int argc, char **argv)
 		goto out;
 	}
 	set_log_level(cfg->log_level);
+	err = audit_key_create(cfg->audit_key);
+	if (err == KURA_OK)
+		err = audit_start(app.store, cfg->audit_key, (size_t)cfg->audit_batch_max,
+		    &app.audit);
+	if (err) {
+		cli_err("cannot start the audit writer: %s", kura_strerror(err));
+		goto out;
+	}
 	app_http(&app, &happ);
 	err = http_server_start(cfg, &happ, &srv, &msg);
 	if (err) {
 		cli_err("%s", msg ? msg : kura_strerror(err));
 		goto out;
 	}
-	err = jobs_start(&app, 60, &jobs);
+	err = jobs_start(&app, (unsigned)cfg->audit_checkpoint_s, &jobs);
 	if (err) {
 		cli_err("cannot start the housekeeping thread: %s", kura_strerror(err));
 		goto out;
@@ -147,6 +157,9 @@ cli_serve(int argc, char **argv)
 out:
 	jobs_stop(jobs);
 	http_server_stop(srv);
+	/* after the server: draining requests wait for their records */
+	audit_stop(app.audit);
+	app.audit = NULL;
 	if (opened)
 		cli_close(cfg, &app);
 	free(msg);

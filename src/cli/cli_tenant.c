@@ -100,8 +100,12 @@ do_create(struct app *app, const struct kura_config *cfg, struct targs *a)
 		goto out;
 	/* a rotation may have finished while we waited for the lock */
 	err = app_reload_keyring(app);
-	if (err == KURA_OK)
-		err = tenant_create(app, &a->tn, id, &onetime, &why);
+	if (err == KURA_OK) {
+		struct audit_rec rec;
+		cli_audit_rec(&rec, "tenant.create", NULL, NULL);
+		err = tenant_create(app, &a->tn, &rec, id, &onetime, &why);
+		audit_rec_clear(&rec);
+	}
 	close(lock);
 	if (err) {
 		cli_err("cannot create the tenant: %s", why ? why : kura_strerror(err));
@@ -210,7 +214,27 @@ do_show_or_status(struct app *app, struct targs *a, const char *verb,
 			    t->status, from, verb);
 			goto out;
 		}
-		err = store_tenant_set_status(app->store, t->id, to);
+		{
+			/* the change and its audit record in one transaction */
+			struct store_audit row;
+			struct audit_rec rec;
+			memset(&row, 0, sizeof(row));
+			cli_audit_rec(&rec, strcmp(verb, "suspend") == 0 ?
+			    "tenant.suspend" : "tenant.resume", t->id, t->id);
+			err = store_begin(app->store);
+			if (err == KURA_OK)
+				err = store_tenant_set_status(app->store, t->id, to);
+			if (err == KURA_OK)
+				err = audit_append_tx(app->store, &rec, &row);
+			if (err == KURA_OK)
+				err = store_commit(app->store);
+			if (err)
+				(void)store_rollback(app->store);
+			else
+				audit_notify(&row);
+			audit_rec_clear(&rec);
+			store_audit_clear(&row);
+		}
 		if (err) {
 			cli_err("tenant %s: %s", t->id, kura_strerror(err));
 			goto out;

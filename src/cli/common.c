@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -109,4 +110,43 @@ cli_read_secret_file(const char *path, size_t max)
 		*nl = '\0';
 	}
 	return kbuf_steal(&b, NULL);
+}
+
+void
+cli_audit_rec(struct audit_rec *rec, const char *action, const char *tenant_id,
+    const char *resource_id)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	char who[64];
+
+	snprintf(who, sizeof(who), "%s", pw != NULL ? pw->pw_name : "unknown");
+	if (audit_rec_init(rec, tenant_id ? tenant_id : "", "operator", who,
+	    action) != KURA_OK)
+		(void)audit_rec_init(rec, "", "operator", "unknown", action);
+	snprintf(rec->source_ip, sizeof(rec->source_ip), "local");
+	{
+		const char *dot = strchr(action, '.');
+		snprintf(rec->resource_type, sizeof(rec->resource_type), "%.*s",
+		    dot ? (int)(dot - action) : (int)strlen(action), action);
+	}
+	if (resource_id != NULL && strlen(resource_id) < sizeof(rec->resource_id))
+		snprintf(rec->resource_id, sizeof(rec->resource_id), "%s", resource_id);
+	rec->detail = json_pack("{s:s}", "via", "cli");
+}
+
+kura_err
+cli_audit(struct app *app, const char *action, const char *tenant_id,
+    const char *resource_id, const char *outcome)
+{
+	struct audit_rec rec;
+	kura_err err;
+
+	cli_audit_rec(&rec, action, tenant_id, resource_id);
+	snprintf(rec.outcome, sizeof(rec.outcome), "%s", outcome);
+	err = audit_append(app->store, &rec);
+	audit_rec_clear(&rec);
+	if (err)
+		cli_err("cannot write the audit record for %s: %s", action,
+		    kura_strerror(err));
+	return err;
 }

@@ -45,6 +45,12 @@ struct kura_config {
 	/* [store] */
 	char *database;
 
+	/* [audit] */
+	char *audit_key;           /* Ed25519 signing key for checkpoints */
+	uint64_t audit_retention_days;
+	uint64_t audit_checkpoint_s;
+	uint64_t audit_batch_max;
+
 	/* [passwords] */
 	uint64_t argon2_memory_kib;
 	uint64_t argon2_iterations;

@@ -75,8 +75,14 @@ struct http_app {
 	void *ctx;                          /* handed to handlers via req->app */
 	/* Runs before every handler; returns false if it replied (401, 403...). */
 	bool (*gate)(struct http_req *req);
-	/* Runs once per finished request (audit, metrics); may be NULL. */
+	/* Runs once per finished request (metrics); may be NULL. */
 	void (*completed)(struct http_req *req);
+	/* Records an /api/ request that was not audited in its transaction.
+	 * Returns true if it will call http_record_done(req) once the record
+	 * is durable (the server holds the reply until then); false if
+	 * nothing is pending.  With req->record_nowait the record is only
+	 * queued and false is returned.  May be NULL. */
+	bool (*record)(struct http_req *req);
 	/* Frees what the gate or handler hung on req (auth, work); may be NULL. */
 	void (*cleanup)(struct http_req *req);
 };
@@ -112,6 +118,9 @@ struct http_req {
 	struct http_server *srv;
 	void *conn;
 	int state;
+	bool audited;                       /* record written with the change */
+	bool recording;                     /* waiting for the audit writer */
+	bool record_nowait;                 /* reply already sent (early 413) */
 	size_t discarded;                   /* body bytes dropped after a 413 */
 	bool replied;
 	bool deferred;
@@ -149,6 +158,10 @@ kura_err http_add_header(struct http_req *req, const char *name,
     const char *value);
 /* Map a kura_err to a status and JSON error reply. */
 void http_reply_kura_err(struct http_req *req, kura_err err);
+
+/* The audit record of req is durable (or failed, with req's reply
+ * replaced): send the reply.  Called from the audit writer thread. */
+void http_record_done(struct http_req *req);
 
 /* Run fn(req) on the worker pool; the connection is suspended and the
  * reply fn sets is sent when it returns.  Replies 503 if the queue is full. */

@@ -520,6 +520,21 @@ http_defer(struct http_req *req, http_handler fn)
 	pthread_mutex_unlock(&srv->qlock);
 }
 
+/* ---- audit hand-off ---- */
+
+static bool
+needs_record(const struct http_server *srv, const struct http_req *req)
+{
+	return srv->app.record != NULL && !req->audited &&
+	    strncmp(req->path, "/api/", 5) == 0;
+}
+
+void
+http_record_done(struct http_req *req)
+{
+	MHD_resume_connection(req->conn);
+}
+
 /* ---- the access handler ---- */
 
 static void
@@ -571,8 +586,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req_start(srv, req, conn, url, method, version);
 		/* A rejected request with a body pending: answer now and let
 		 * libmicrohttpd close the connection rather than read the body. */
-		if (req->state == RS_REJECTED && req->status == 413)
+		if (req->state == RS_REJECTED && req->status == 413) {
+			if (needs_record(srv, req)) {
+				req->record_nowait = true;
+				(void)srv->app.record(req);
+			}
 			return send_reply(srv, conn, req);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -597,16 +617,27 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		}
 		return MHD_YES;
 	}
-	if (req->state == RS_REJECTED)
-		return send_reply(srv, conn, req);
-	if (req->deferred) {
-		/* resumed: the worker has set the reply */
+	if (req->recording) {
+		/* resumed by the audit writer: the record is durable */
 		return send_reply(srv, conn, req);
 	}
-	req->state = RS_RUNNING;
-	run_handler(srv, req);
-	if (req->deferred)
+	if (req->state != RS_REJECTED && !req->deferred) {
+		req->state = RS_RUNNING;
+		run_handler(srv, req);
+		if (req->deferred)
+			return MHD_YES;
+	}
+	/* the reply is ready (rejected, handled, or back from the worker
+	 * pool); an /api/ request not audited with its change waits until
+	 * its record is durable (LOG-1) */
+	if (needs_record(srv, req)) {
+		req->recording = true;
+		/* suspend before submitting, so the writer cannot resume first */
+		MHD_suspend_connection(conn);
+		if (!srv->app.record(req))
+			MHD_resume_connection(conn);
 		return MHD_YES;
+	}
 	return send_reply(srv, conn, req);
 }
 

@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include "api/app.h"
+#include "audit/audit.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "jobs/jobs.h"
@@ -21,12 +22,30 @@ struct jobs {
 	bool stop;
 };
 
+/*
+ * One round: purge ended sessions, seal the audit chain heads with a
+ * signed checkpoint (LOG-2), and remove audit records past retention as a
+ * whole prefix with a signed anchor (LOG-3).
+ */
 kura_err
 jobs_run_once(struct app *app, size_t *ret_sessions)
 {
+	const struct kura_config *cfg = app->cfg;
 	int64_t now = kura_now_us();
+	size_t n = 0;
+	kura_err err, e2;
 
-	return store_session_purge(app->store, now, now - MAX_IDLE_US, ret_sessions);
+	err = store_session_purge(app->store, now, now - MAX_IDLE_US, ret_sessions);
+	e2 = audit_checkpoint(app->store, cfg->audit_key, &n);
+	if (e2)
+		log_warn("housekeeping: audit checkpoint failed: %s", kura_strerror(e2));
+	e2 = audit_expire(app->store, cfg->audit_key, now -
+	    (int64_t)cfg->audit_retention_days * 86400 * 1000000, &n);
+	if (e2)
+		log_warn("housekeeping: audit retention failed: %s", kura_strerror(e2));
+	else if (n > 0)
+		log_info("housekeeping: %zu audit record(s) past retention removed", n);
+	return err;
 }
 
 static void *

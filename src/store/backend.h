@@ -138,6 +138,24 @@ struct store_ops {
 	kura_err (*settings_put)(void *be, const struct store_tctx *ctx,
 	    const char *kind, const uint8_t *doc, size_t len,
 	    int64_t updated_us);
+	kura_err (*audit_head)(void *be, const char *tenant_id, int64_t *ret_seq,
+	    char *ret_hash);
+	kura_err (*audit_insert)(void *be, const struct store_audit *row);
+	kura_err (*audit_scan)(void *be, const char *tenant_id, int64_t after,
+	    store_audit_cb cb, void *arg);
+	kura_err (*audit_query)(void *be, const struct store_tctx *ctx,
+	    const struct store_audit_filter *f, struct store_audit **ret_list,
+	    size_t *ret_n);
+	kura_err (*audit_tenant_heads)(void *be, int64_t max_seq,
+	    struct store_audit_mark **ret_list, size_t *ret_n);
+	kura_err (*audit_get)(void *be, int64_t seq, struct store_audit *ret_row);
+	kura_err (*audit_mark_put)(void *be, const struct store_audit_mark *m);
+	kura_err (*audit_marks)(void *be, const char *kind, const char *scope,
+	    struct store_audit_mark **ret_list, size_t *ret_n);
+	kura_err (*audit_last_mark)(void *be, const char *kind, const char *scope,
+	    struct store_audit_mark *ret_mark);
+	kura_err (*audit_prefix_end)(void *be, int64_t before_us, int64_t *ret_seq);
+	kura_err (*audit_delete_prefix)(void *be, int64_t max_seq, size_t *ret_n);
 };
 
 /* Free a row's owned members and zero them (the row itself is not

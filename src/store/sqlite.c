@@ -46,6 +46,10 @@
 	"client_ip, created_us, last_seen_us, expires_us"
 #define ROLE_COLS "id, tenant_id, name_index, name, labels, permissions, " \
 	"created_us, updated_us"
+#define AUDIT_COLS "seq, id, tenant_id, tenant_seq, time_us, actor_type, " \
+	"actor_id, source_ip, request_id, action, resource_type, resource_id, " \
+	"outcome, status, detail, prev_tenant_hash, prev_hash, hash"
+#define MARK_COLS "kind, scope, seq, hash, time_us, key_id, signature"
 #define TOKEN_COLS "id, tenant_id, user_id, token_hash, name, labels, " \
 	"permissions, expires_us, last_used_us, created_us"
 
@@ -105,6 +109,22 @@ enum sq_stmt {
 	SQ_TOKEN_DELETE,
 	SQ_SETTINGS_GET,
 	SQ_SETTINGS_PUT,
+	SQ_AUDIT_HEAD,
+	SQ_AUDIT_HEAD_TENANT,
+	SQ_AUDIT_INSERT,
+	SQ_AUDIT_SCAN,
+	SQ_AUDIT_SCAN_TENANT,
+	SQ_AUDIT_QUERY,
+	SQ_AUDIT_TENANT_HEADS,
+	SQ_AUDIT_GET,
+	SQ_AUDIT_MARK_PUT,
+	SQ_AUDIT_MARKS,
+	SQ_AUDIT_MARKS_SCOPE,
+	SQ_AUDIT_LAST_MARK,
+	SQ_AUDIT_PREFIX_END,
+	SQ_AUDIT_GUARD_ON,
+	SQ_AUDIT_GUARD_OFF,
+	SQ_AUDIT_DELETE_PREFIX,
 	SQ_STMT_COUNT
 };
 
@@ -254,6 +274,58 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "VALUES (?1, ?2, ?3, ?4) "
 	    "ON CONFLICT (tenant_id, kind) DO UPDATE "
 	    "SET doc = excluded.doc, updated_us = excluded.updated_us",
+	/* audit: the global chain and the audit writer's reads are operator
+	 * scope; the tenant view binds ?1 from the context */
+	[SQ_AUDIT_HEAD] =
+	    "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1",
+	[SQ_AUDIT_HEAD_TENANT] =
+	    "SELECT tenant_seq, hash FROM audit_events WHERE tenant_id = ?1 "
+	    "ORDER BY tenant_seq DESC LIMIT 1",
+	[SQ_AUDIT_INSERT] =
+	    "INSERT INTO audit_events (" AUDIT_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+	[SQ_AUDIT_SCAN] =
+	    "SELECT " AUDIT_COLS " FROM audit_events WHERE seq > ?1 ORDER BY seq",
+	[SQ_AUDIT_SCAN_TENANT] =
+	    "SELECT " AUDIT_COLS " FROM audit_events WHERE tenant_id = ?1 AND "
+	    "tenant_seq > ?2 ORDER BY tenant_seq",
+	[SQ_AUDIT_QUERY] =
+	    "SELECT " AUDIT_COLS " FROM audit_events WHERE tenant_id = ?1 "
+	    "AND (?2 = 0 OR time_us >= ?2) AND (?3 = 0 OR time_us < ?3) "
+	    "AND (?4 IS NULL OR actor_id = ?4) "
+	    "AND (?5 IS NULL OR action = ?5 OR (substr(?5, -1) = '*' AND "
+	    "substr(action, 1, length(?5) - 1) = substr(?5, 1, length(?5) - 1))) "
+	    "AND (?6 IS NULL OR resource_type = ?6) "
+	    "AND (?7 IS NULL OR resource_id = ?7) "
+	    "AND (?8 IS NULL OR outcome = ?8) AND (?9 IS NULL OR source_ip = ?9) "
+	    "AND (?10 = 0 OR tenant_seq < ?10) "
+	    "ORDER BY tenant_seq DESC LIMIT ?11",
+	[SQ_AUDIT_TENANT_HEADS] =
+	    "SELECT e.tenant_id, e.tenant_seq, e.hash, e.time_us FROM audit_events e "
+	    "JOIN (SELECT tenant_id, MAX(tenant_seq) AS m FROM audit_events "
+	    "WHERE tenant_id IS NOT NULL AND (?1 = 0 OR seq <= ?1) "
+	    "GROUP BY tenant_id) h ON e.tenant_id = h.tenant_id AND "
+	    "e.tenant_seq = h.m ORDER BY e.tenant_id",
+	[SQ_AUDIT_GET] =
+	    "SELECT " AUDIT_COLS " FROM audit_events WHERE seq = ?1",
+	[SQ_AUDIT_MARK_PUT] =
+	    "INSERT INTO audit_marks (" MARK_COLS ") "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[SQ_AUDIT_MARKS] =
+	    "SELECT " MARK_COLS " FROM audit_marks WHERE kind = ?1 "
+	    "ORDER BY scope, seq",
+	[SQ_AUDIT_MARKS_SCOPE] =
+	    "SELECT " MARK_COLS " FROM audit_marks WHERE kind = ?1 AND scope = ?2 "
+	    "ORDER BY seq",
+	[SQ_AUDIT_LAST_MARK] =
+	    "SELECT " MARK_COLS " FROM audit_marks WHERE kind = ?1 AND scope = ?2 "
+	    "ORDER BY seq DESC LIMIT 1",
+	[SQ_AUDIT_PREFIX_END] =
+	    "SELECT COALESCE((SELECT MIN(seq) FROM audit_events WHERE time_us >= ?1),"
+	    " (SELECT MAX(seq) + 1 FROM audit_events), 1) - 1",
+	[SQ_AUDIT_GUARD_ON] = "INSERT INTO audit_expiry_guard (active) VALUES (1)",
+	[SQ_AUDIT_GUARD_OFF] = "DELETE FROM audit_expiry_guard",
+	[SQ_AUDIT_DELETE_PREFIX] = "DELETE FROM audit_events WHERE seq <= ?1",
 };
 
 struct sq_conn {
@@ -2255,6 +2327,380 @@ sq_settings_put(void *be, const struct store_tctx *ctx, const char *kind,
 	return sq_write(be, st, rc, &changed);
 }
 
+/* ---- audit ---- */
+
+static void
+sq_audit_clear(void *item)
+{
+	struct store_audit *r = item;
+	free(r->detail);
+	r->detail = NULL;
+}
+
+static kura_err
+sq_audit_row(sqlite3_stmt *st, void *item)
+{
+	struct store_audit *r = item;
+	kura_err err;
+
+	r->seq = sqlite3_column_int64(st, 0);
+	if ((err = sq_col_text(st, 1, r->id, sizeof(r->id))) ||
+	    (err = sq_col_opt_text(st, 2, r->tenant_id, sizeof(r->tenant_id))))
+		return err;
+	r->tenant_seq = sqlite3_column_int64(st, 3);
+	r->time_us = sqlite3_column_int64(st, 4);
+	if ((err = sq_col_text(st, 5, r->actor_type, sizeof(r->actor_type))) ||
+	    (err = sq_col_text(st, 6, r->actor_id, sizeof(r->actor_id))) ||
+	    (err = sq_col_text(st, 7, r->source_ip, sizeof(r->source_ip))) ||
+	    (err = sq_col_text(st, 8, r->request_id, sizeof(r->request_id))) ||
+	    (err = sq_col_text(st, 9, r->action, sizeof(r->action))) ||
+	    (err = sq_col_text(st, 10, r->resource_type, sizeof(r->resource_type))) ||
+	    (err = sq_col_text(st, 11, r->resource_id, sizeof(r->resource_id))) ||
+	    (err = sq_col_text(st, 12, r->outcome, sizeof(r->outcome))))
+		return err;
+	r->status = sqlite3_column_int64(st, 13);
+	if ((err = sq_col_strdup(st, 14, &r->detail)) ||
+	    (err = sq_col_text(st, 15, r->prev_tenant_hash, sizeof(r->prev_tenant_hash))) ||
+	    (err = sq_col_text(st, 16, r->prev_hash, sizeof(r->prev_hash))) ||
+	    (err = sq_col_text(st, 17, r->hash, sizeof(r->hash))))
+		return err;
+	return KURA_OK;
+}
+
+static kura_err
+sq_mark_row(sqlite3_stmt *st, void *item)
+{
+	struct store_audit_mark *m = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, m->kind, sizeof(m->kind))) ||
+	    (err = sq_col_text(st, 1, m->scope, sizeof(m->scope))))
+		return err;
+	m->seq = sqlite3_column_int64(st, 2);
+	if ((err = sq_col_text(st, 3, m->hash, sizeof(m->hash))))
+		return err;
+	m->time_us = sqlite3_column_int64(st, 4);
+	if ((err = sq_col_text(st, 5, m->key_id, sizeof(m->key_id))) ||
+	    (err = sq_col_text(st, 6, m->signature, sizeof(m->signature))))
+		return err;
+	return KURA_OK;
+}
+
+static void
+sq_nothing_clear(void *item)
+{
+	(void)item;
+}
+
+static kura_err
+sq_audit_head(void *be, const char *tenant_id, int64_t *ret_seq, char *ret_hash)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc = SQLITE_OK;
+
+	if ((err = sq_stmt(be, tenant_id ? SQ_AUDIT_HEAD_TENANT : SQ_AUDIT_HEAD,
+	    &st)) != KURA_OK)
+		return err;
+	if (tenant_id != NULL)
+		rc = sq_bind_text(st, 1, tenant_id);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_seq = sqlite3_column_int64(st, 0);
+		err = sq_col_text(st, 1, ret_hash, STORE_INDEX_MAX);
+	} else {
+		err = rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+	}
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_audit_insert(void *be, const struct store_audit *r)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_bind_int64(st, 1, r->seq);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 2, r->id);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 3, r->tenant_id);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 4, r->tenant_seq);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 5, r->time_us);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 6, r->actor_type);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 7, r->actor_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 8, r->source_ip);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 9, r->request_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 10, r->action);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 11, r->resource_type);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 12, r->resource_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 13, r->outcome);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 14, r->status);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 15, r->detail);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 16, r->prev_tenant_hash);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 17, r->prev_hash);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 18, r->hash);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_audit_scan(void *be, const char *tenant_id, int64_t after, store_audit_cb cb,
+    void *arg)
+{
+	struct store_audit row;
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, tenant_id ? SQ_AUDIT_SCAN_TENANT : SQ_AUDIT_SCAN,
+	    &st)) != KURA_OK)
+		return err;
+	if (tenant_id != NULL) {
+		rc = sq_bind_text(st, 1, tenant_id);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_bind_int64(st, 2, after);
+	} else {
+		rc = sqlite3_bind_int64(st, 1, after);
+	}
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	err = KURA_OK;
+	while (err == KURA_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&row, 0, sizeof(row));
+		err = sq_audit_row(st, &row);
+		if (err == KURA_OK)
+			err = cb(arg, &row);
+		sq_audit_clear(&row);
+	}
+	if (err == KURA_OK && rc != SQLITE_DONE)
+		err = sq_err(rc);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_audit_query(void *be, const struct store_tctx *ctx,
+    const struct store_audit_filter *f, struct store_audit **ret_list,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_QUERY, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, ctx->tenant_id);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, f->from_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, f->to_us);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, f->actor_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 5, f->action);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 6, f->resource_type);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 7, f->resource_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 8, f->outcome);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 9, f->source_ip);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 10, f->before_tenant_seq);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 11, (sqlite3_int64)f->limit);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_audit), sq_audit_row,
+	    sq_audit_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_audit_tenant_heads(void *be, int64_t max_seq, struct store_audit_mark **ret_list,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_audit_mark *list = NULL, *p;
+	size_t n = 0, cap = 0;
+	kura_err err = KURA_OK;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_TENANT_HEADS, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_bind_int64(st, 1, max_seq);
+	while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (cap > STORE_LIST_MAX || (p = kura_reallocarray(list, cap,
+			    sizeof(*list))) == NULL) {
+				err = cap > STORE_LIST_MAX ? KURA_ETOOBIG : KURA_ENOMEM;
+				break;
+			}
+			list = p;
+		}
+		memset(&list[n], 0, sizeof(list[n]));
+		if ((err = sq_col_text(st, 0, list[n].scope, sizeof(list[n].scope))) ||
+		    (err = sq_col_text(st, 2, list[n].hash, sizeof(list[n].hash))))
+			break;
+		list[n].seq = sqlite3_column_int64(st, 1);
+		list[n].time_us = sqlite3_column_int64(st, 3);
+		n++;
+		rc = SQLITE_OK;
+	}
+	if (err == KURA_OK && rc != SQLITE_DONE && rc != SQLITE_OK)
+		err = sq_err(rc);
+	sq_done(st);
+	if (err) {
+		free(list);
+		return err;
+	}
+	if (list == NULL && (list = kura_calloc(1, sizeof(*list))) == NULL)
+		return KURA_ENOMEM;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_audit_get(void *be, int64_t seq, struct store_audit *ret_row)
+{
+	sqlite3_stmt *st = NULL;
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_GET, &st)) != KURA_OK)
+		return err;
+	if ((rc = sqlite3_bind_int64(st, 1, seq)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	err = sq_one(st, sizeof(struct store_audit), sq_audit_row, sq_audit_clear,
+	    &item);
+	if (err)
+		return err;
+	*ret_row = *(struct store_audit *)item;
+	free(item);
+	return KURA_OK;
+}
+
+static kura_err
+sq_audit_mark_put(void *be, const struct store_audit_mark *m)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_MARK_PUT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, m->kind);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 2, m->scope);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, m->seq);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, m->hash);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 5, m->time_us);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 6, m->key_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 7, m->signature);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_audit_marks(void *be, const char *kind, const char *scope,
+    struct store_audit_mark **ret_list, size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list_by(be, scope ? SQ_AUDIT_MARKS_SCOPE : SQ_AUDIT_MARKS,
+	    kind, scope, sizeof(struct store_audit_mark), sq_mark_row,
+	    sq_nothing_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_audit_last_mark(void *be, const char *kind, const char *scope,
+    struct store_audit_mark *ret_mark)
+{
+	sqlite3_stmt *st = NULL;
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_LAST_MARK, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, kind, scope, NULL)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	err = sq_one(st, sizeof(struct store_audit_mark), sq_mark_row,
+	    sq_nothing_clear, &item);
+	if (err)
+		return err;
+	*ret_mark = *(struct store_audit_mark *)item;
+	free(item);
+	return KURA_OK;
+}
+
+static kura_err
+sq_audit_prefix_end(void *be, int64_t before_us, int64_t *ret_seq)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_PREFIX_END, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_bind_int64(st, 1, before_us);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret_seq = sqlite3_column_int64(st, 0);
+		err = KURA_OK;
+	} else {
+		err = sq_err(rc);
+	}
+	sq_done(st);
+	return err;
+}
+
+/* The guard row lets the no-delete trigger pass for this transaction. */
+static kura_err
+sq_audit_delete_prefix(void *be, int64_t max_seq, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0, n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_AUDIT_GUARD_ON, &st)) != KURA_OK ||
+	    (err = sq_write(be, st, SQLITE_OK, &changed)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(be, SQ_AUDIT_DELETE_PREFIX, &st)) == KURA_OK) {
+		rc = sqlite3_bind_int64(st, 1, max_seq);
+		err = sq_write(be, st, rc, &n);
+	}
+	if ((err == KURA_OK || err) && sq_stmt(be, SQ_AUDIT_GUARD_OFF, &st) == KURA_OK) {
+		kura_err e2 = sq_write(be, st, SQLITE_OK, &changed);
+		if (err == KURA_OK)
+			err = e2;
+	}
+	if (err == KURA_OK)
+		*ret_n = n;
+	return err;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.init = sq_init,
@@ -2311,4 +2757,15 @@ const struct store_ops store_sqlite_ops = {
 	.token_delete = sq_token_delete,
 	.settings_get = sq_settings_get,
 	.settings_put = sq_settings_put,
+	.audit_head = sq_audit_head,
+	.audit_insert = sq_audit_insert,
+	.audit_scan = sq_audit_scan,
+	.audit_query = sq_audit_query,
+	.audit_tenant_heads = sq_audit_tenant_heads,
+	.audit_get = sq_audit_get,
+	.audit_mark_put = sq_audit_mark_put,
+	.audit_marks = sq_audit_marks,
+	.audit_last_mark = sq_audit_last_mark,
+	.audit_prefix_end = sq_audit_prefix_end,
+	.audit_delete_prefix = sq_audit_delete_prefix,
 };

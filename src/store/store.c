@@ -1292,3 +1292,181 @@ store_settings_put(struct store *s, const struct store_tctx *ctx,
 	return s->ops->settings_put(be, ctx, kind, doc, len,
 	    updated_us != 0 ? updated_us : kura_now_us());
 }
+
+/* ---- audit trail ---- */
+
+static const char *const audit_actor_types[] = { "user", "token", "operator",
+    "system", "anonymous", NULL };
+static const char *const audit_outcomes[] = { "success", "failure", "denied",
+    NULL };
+static const char *const audit_mark_kinds[] = { "checkpoint", "anchor", NULL };
+
+kura_err
+store_audit_head(struct store *s, const char *tenant_id, int64_t *ret_seq,
+    char ret_hash[STORE_INDEX_MAX])
+{
+	void *be;
+
+	if ((tenant_id != NULL && !field_ok(tenant_id, STORE_ID_MAX)) ||
+	    ret_seq == NULL || ret_hash == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_head(be, tenant_id, ret_seq, ret_hash);
+}
+
+kura_err
+store_audit_insert(struct store *s, const struct store_audit *r)
+{
+	void *be;
+
+	if (r == NULL || r->seq <= 0 || !field_ok(r->id, sizeof(r->id)) ||
+	    !opt_field_ok(r->tenant_id, sizeof(r->tenant_id)) ||
+	    (r->tenant_id[0] != '\0') != (r->tenant_seq > 0) ||
+	    !status_ok(r->actor_type, audit_actor_types) ||
+	    !status_ok(r->outcome, audit_outcomes) ||
+	    !opt_field_ok(r->actor_id, sizeof(r->actor_id)) ||
+	    !field_ok(r->source_ip, sizeof(r->source_ip)) ||
+	    !opt_field_ok(r->request_id, sizeof(r->request_id)) ||
+	    !field_ok(r->action, sizeof(r->action)) ||
+	    !opt_field_ok(r->resource_type, sizeof(r->resource_type)) ||
+	    !opt_field_ok(r->resource_id, sizeof(r->resource_id)) ||
+	    r->detail == NULL || !opt_text_ok(r->detail) ||
+	    !field_ok(r->hash, sizeof(r->hash)))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_insert(be, r);
+}
+
+kura_err
+store_audit_scan(struct store *s, const char *tenant_id, int64_t after,
+    store_audit_cb cb, void *arg)
+{
+	void *be;
+
+	if ((tenant_id != NULL && !field_ok(tenant_id, STORE_ID_MAX)) ||
+	    after < 0 || cb == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_scan(be, tenant_id, after, cb, arg);
+}
+
+kura_err
+store_audit_query(struct store *s, const struct store_tctx *ctx,
+    const struct store_audit_filter *f, struct store_audit **ret_list,
+    size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || f == NULL || f->limit < 1 || f->limit > 1000 ||
+	    f->from_us < 0 || f->to_us < 0 || f->before_tenant_seq < 0 ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_query(be, ctx, f, ret_list, ret_n);
+}
+
+kura_err
+store_audit_tenant_heads(struct store *s, int64_t max_seq,
+    struct store_audit_mark **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (max_seq < 0 || ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_tenant_heads(be, max_seq, ret_list, ret_n);
+}
+
+kura_err
+store_audit_get(struct store *s, int64_t seq, struct store_audit *ret_row)
+{
+	void *be;
+
+	if (seq <= 0 || ret_row == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_get(be, seq, ret_row);
+}
+
+kura_err
+store_audit_mark_put(struct store *s, const struct store_audit_mark *m)
+{
+	void *be;
+
+	if (m == NULL || !status_ok(m->kind, audit_mark_kinds) ||
+	    !field_ok(m->scope, sizeof(m->scope)) || m->seq < 0 ||
+	    !field_ok(m->hash, sizeof(m->hash)) ||
+	    !field_ok(m->key_id, sizeof(m->key_id)) ||
+	    !field_ok(m->signature, sizeof(m->signature)))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_mark_put(be, m);
+}
+
+kura_err
+store_audit_marks(struct store *s, const char *kind, const char *scope,
+    struct store_audit_mark **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!status_ok(kind, audit_mark_kinds) ||
+	    (scope != NULL && !field_ok(scope, STORE_ID_MAX)) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_marks(be, kind, scope, ret_list, ret_n);
+}
+
+kura_err
+store_audit_last_mark(struct store *s, const char *kind, const char *scope,
+    struct store_audit_mark *ret_mark)
+{
+	void *be;
+
+	if (!status_ok(kind, audit_mark_kinds) || !field_ok(scope, STORE_ID_MAX) ||
+	    ret_mark == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_last_mark(be, kind, scope, ret_mark);
+}
+
+kura_err
+store_audit_prefix_end(struct store *s, int64_t before_us, int64_t *ret_seq)
+{
+	void *be;
+
+	if (before_us < 0 || ret_seq == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_prefix_end(be, before_us, ret_seq);
+}
+
+kura_err
+store_audit_delete_prefix(struct store *s, int64_t max_seq, size_t *ret_n)
+{
+	void *be;
+
+	if (max_seq < 0 || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->audit_delete_prefix(be, max_seq, ret_n);
+}
+
+void
+store_audit_clear(struct store_audit *row)
+{
+	if (row == NULL)
+		return;
+	free(row->detail);
+	row->detail = NULL;
+}
+
+void
+store_audit_list_free(struct store_audit *list, size_t n)
+{
+	if (list == NULL)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_audit_clear(&list[i]);
+	free(list);
+}

@@ -353,4 +353,92 @@ kura_err store_settings_get(struct store *s, const struct store_tctx *ctx,
 kura_err store_settings_put(struct store *s, const struct store_tctx *ctx,
     const char *kind, const uint8_t *doc, size_t len, int64_t updated_us);
 
+/* ---- audit trail (see src/audit/audit.h for the chain) ---- */
+struct store_audit {
+	int64_t seq;                        /* global order */
+	char id[STORE_ID_MAX];              /* evt_... */
+	char tenant_id[STORE_ID_MAX];       /* "" for operator/system events */
+	int64_t tenant_seq;                 /* 0 when tenant_id is "" */
+	int64_t time_us;
+	char actor_type[16];
+	char actor_id[64];
+	char source_ip[48];
+	char request_id[40];
+	char action[64];
+	char resource_type[32];
+	char resource_id[64];
+	char outcome[16];
+	int64_t status;
+	char *detail;                       /* compact JSON, malloc'd */
+	char prev_tenant_hash[STORE_INDEX_MAX];
+	char prev_hash[STORE_INDEX_MAX];
+	char hash[STORE_INDEX_MAX];
+};
+
+/* Tenant view filters; NULL / 0 means "any". */
+struct store_audit_filter {
+	int64_t from_us;                    /* time_us >= from_us */
+	int64_t to_us;                      /* time_us < to_us */
+	const char *actor_id;
+	const char *action;                 /* exact, or "prefix.*" */
+	const char *resource_type;
+	const char *resource_id;
+	const char *outcome;
+	const char *source_ip;
+	int64_t before_tenant_seq;          /* keyset: older than this */
+	size_t limit;                       /* 1..1000 */
+};
+
+/* A signed chain head: kind "checkpoint" or "anchor"; scope "global" or
+ * a tenant id. */
+struct store_audit_mark {
+	char kind[16];
+	char scope[STORE_ID_MAX];
+	int64_t seq;                        /* global seq or tenant_seq */
+	char hash[STORE_INDEX_MAX];
+	int64_t time_us;
+	char key_id[24];
+	char signature[96];                 /* base64 Ed25519 */
+};
+
+/* Head of the global chain (tenant_id NULL) or of a tenant's chain:
+ * KURA_ENOENT when it has no records. Call inside the write transaction
+ * that appends. */
+kura_err store_audit_head(struct store *s, const char *tenant_id,
+    int64_t *ret_seq, char ret_hash[STORE_INDEX_MAX]);
+/* Insert a fully chained row (inside a write transaction). */
+kura_err store_audit_insert(struct store *s, const struct store_audit *row);
+/* Call cb for every record of the log (tenant_id NULL, ascending seq) or
+ * of one tenant (ascending tenant_seq), after the given position.  A
+ * non-OK return from cb stops the scan and is returned. */
+typedef kura_err (*store_audit_cb)(void *arg, const struct store_audit *row);
+kura_err store_audit_scan(struct store *s, const char *tenant_id, int64_t after,
+    store_audit_cb cb, void *arg);
+/* The tenant view: newest first, filtered, at most f->limit rows. */
+kura_err store_audit_query(struct store *s, const struct store_tctx *ctx,
+    const struct store_audit_filter *f, struct store_audit **ret_list,
+    size_t *ret_n);
+/* For each tenant with records at or before max_seq (0: all), its last
+ * such record as a mark (kind "", scope = tenant id, seq = tenant_seq). */
+kura_err store_audit_tenant_heads(struct store *s, int64_t max_seq,
+    struct store_audit_mark **ret_list, size_t *ret_n);
+/* The row at a global seq (KURA_ENOENT if none). */
+kura_err store_audit_get(struct store *s, int64_t seq, struct store_audit *ret_row);
+kura_err store_audit_mark_put(struct store *s, const struct store_audit_mark *m);
+/* Marks of one kind, of one scope or (scope NULL) all, ascending seq. */
+kura_err store_audit_marks(struct store *s, const char *kind, const char *scope,
+    struct store_audit_mark **ret_list, size_t *ret_n);
+/* The newest mark of a kind and scope; KURA_ENOENT if none. */
+kura_err store_audit_last_mark(struct store *s, const char *kind,
+    const char *scope, struct store_audit_mark *ret_mark);
+/* Largest seq such that every record up to it is older than before_us
+ * (0 when none is). */
+kura_err store_audit_prefix_end(struct store *s, int64_t before_us,
+    int64_t *ret_seq);
+/* Remove records with seq <= max_seq (retention; inside a transaction). */
+kura_err store_audit_delete_prefix(struct store *s, int64_t max_seq,
+    size_t *ret_n);
+void store_audit_clear(struct store_audit *row);
+void store_audit_list_free(struct store_audit *list, size_t n);
+
 #endif

@@ -1,0 +1,151 @@
+/*
+ * Every /api/ request leaves one audit record (LOG-1): a state change
+ * commits its record in the same transaction (api_commit); everything
+ * else (reads, refusals, failures) goes to the group-commit writer and the
+ * reply waits until the record is durable (api_record).
+ * Records hold ids, action names, the address and the status, never
+ * request bodies, names, e-mail addresses or secrets.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "audit/audit.h"
+#include "core/log.h"
+
+/* "user.invite" -> "user" */
+static void
+resource_type_of(const char *action, char *dst, size_t len)
+{
+	const char *dot = strchr(action, '.');
+	size_t n = dot ? (size_t)(dot - action) : strlen(action);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(dst, action, n);
+	dst[n] = '\0';
+}
+
+static const char *
+method_name(enum http_method m)
+{
+	switch (m) {
+	case HTTP_GET: return "GET";
+	case HTTP_POST: return "POST";
+	case HTTP_PUT: return "PUT";
+	case HTTP_PATCH: return "PATCH";
+	case HTTP_DELETE: return "DELETE";
+	case HTTP_HEAD: return "HEAD";
+	}
+	return "OTHER";
+}
+
+/* Fill r from what the request knows: who (from the gate or sign-in), the
+ * tenant, the action of the route, the resource and the outcome. */
+static void
+fill(struct http_req *req, struct audit_rec *r, unsigned status,
+    const char *resource_id)
+{
+	struct api_auth *a = req->auth;
+	const char *action = req->route && req->route->audit_action ?
+	    req->route->audit_action : status == 404 ? "http.not_found" :
+	    "http.rejected";
+	const char *tenant = "";
+	const char *actor_type = "anonymous", *actor_id = "";
+
+	if (a != NULL && a->ctx.tenant_id[0] != '\0')
+		tenant = a->ctx.tenant_id;
+	/* the actor is who was authenticated: by session or token, or the
+	 * user a sign-in step has just proven (a failed attempt stays
+	 * anonymous: it only claimed to be that user) */
+	if (a != NULL && a->user != NULL && (a->session_id[0] != '\0' ||
+	    a->token_id[0] != '\0' || (strncmp(action, "auth.", 5) == 0 &&
+	    status < 400))) {
+		actor_type = a->via_token ? "token" : "user";
+		actor_id = a->via_token ? a->token_id : a->user->id;
+	}
+	if (audit_rec_init(r, tenant, actor_type, actor_id, action) != KURA_OK)
+		(void)audit_rec_init(r, "", "anonymous", "", "http.rejected");
+	snprintf(r->source_ip, sizeof(r->source_ip), "%s", req->client_ip);
+	snprintf(r->request_id, sizeof(r->request_id), "%s", req->request_id);
+	resource_type_of(r->action, r->resource_type, sizeof(r->resource_type));
+	if (resource_id == NULL)
+		resource_id = http_param(req, "id");
+	if (resource_id == NULL && a != NULL && a->user != NULL &&
+	    strncmp(r->action, "auth.", 5) == 0)
+		resource_id = a->user->id;     /* whose sign-in it was */
+	if (resource_id != NULL && strlen(resource_id) < sizeof(r->resource_id))
+		snprintf(r->resource_id, sizeof(r->resource_id), "%s", resource_id);
+	snprintf(r->outcome, sizeof(r->outcome), "%s", status < 400 ? "success" :
+	    (status == 401 || status == 403) ? "denied" : "failure");
+	r->status = (int)status;
+	r->detail = json_pack("{s:s,s:s*,s:s*,s:b}", "method", method_name(req->method),
+	    "route", req->route ? req->route->pattern : NULL,
+	    "error", status >= 400 ? req->error_code : NULL,
+	    "session", a != NULL && a->session_id[0] != '\0');
+}
+
+kura_err
+api_commit(struct http_req *req, unsigned status, const char *resource_id)
+{
+	struct app *app = req->app;
+	struct store_audit row;
+	struct audit_rec r;
+	kura_err err;
+
+	memset(&row, 0, sizeof(row));
+	if (req->audited)
+		return store_commit(app->store);
+	fill(req, &r, status, resource_id);
+	err = audit_append_tx(app->store, &r, &row);
+	audit_rec_clear(&r);
+	if (err == KURA_OK)
+		err = store_commit(app->store);
+	if (err == KURA_OK) {
+		req->audited = true;
+		audit_notify(&row);
+	}
+	store_audit_clear(&row);
+	return err;
+}
+
+static void
+record_done(void *arg, kura_err err)
+{
+	struct http_req *req = arg;
+
+	if (err) {
+		/* no durable record: the answer must not claim success */
+		log_error("request %s: audit record failed: %s", req->request_id,
+		    kura_strerror(err));
+		http_reply_error(req, 503, "busy", "the server is busy, try again");
+	}
+	http_record_done(req);
+}
+
+bool
+api_record(struct http_req *req)
+{
+	struct app *app = req->app;
+	struct audit_rec r;
+	kura_err err;
+
+	if (app->audit == NULL)
+		return false;
+	fill(req, &r, req->status, NULL);
+	err = audit_submit(app->audit, &r, req->record_nowait ? NULL : record_done,
+	    req);
+	audit_rec_clear(&r);
+	if (err) {
+		log_error("request %s: audit queue full: %s", req->request_id,
+		    kura_strerror(err));
+		if (!req->record_nowait) {
+			http_reply_error(req, 503, "busy", "the server is busy, try again");
+			(void)http_add_header(req, "Retry-After", "1");
+		}
+		return false;
+	}
+	req->audited = true;
+	return !req->record_nowait;
+}

@@ -1,0 +1,296 @@
+/*
+ * Audit records: build, hash, chain, append (in a caller's transaction or
+ * on the group-commit writer thread), notify observers.
+ */
+#include <gnutls/crypto.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit.h"
+#include "audit/internal.h"
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "crypto/kcrypto.h"
+
+/* ---- records ---- */
+
+static kura_err
+copy_field(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n >= size)
+		return KURA_ETOOBIG;
+	if (n > 0)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+	return KURA_OK;
+}
+
+kura_err
+audit_rec_init(struct audit_rec *r, const char *tenant_id, const char *actor_type,
+    const char *actor_id, const char *action)
+{
+	kura_err err;
+
+	memset(r, 0, sizeof(*r));
+	r->time_us = kura_now_us();
+	if ((err = copy_field(r->tenant_id, sizeof(r->tenant_id), tenant_id)) ||
+	    (err = copy_field(r->actor_type, sizeof(r->actor_type), actor_type)) ||
+	    (err = copy_field(r->actor_id, sizeof(r->actor_id), actor_id)) ||
+	    (err = copy_field(r->action, sizeof(r->action), action)))
+		return err;
+	snprintf(r->source_ip, sizeof(r->source_ip), "local");
+	snprintf(r->outcome, sizeof(r->outcome), "success");
+	return KURA_OK;
+}
+
+void
+audit_rec_clear(struct audit_rec *r)
+{
+	if (r == NULL)
+		return;
+	json_decref(r->detail);
+	r->detail = NULL;
+}
+
+/* ---- hashing ---- */
+
+static kura_err
+put_field(struct kbuf *b, const char *s, size_t n)
+{
+	uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+	    (uint8_t)n };
+	kura_err err = kbuf_append(b, len, sizeof(len));
+
+	return err ? err : kbuf_append(b, s, n);
+}
+
+static kura_err
+put_str(struct kbuf *b, const char *s)
+{
+	return put_field(b, s, strlen(s));
+}
+
+static kura_err
+put_int(struct kbuf *b, int64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof(num), "%lld", (long long)v);
+	return put_field(b, num, (size_t)n);
+}
+
+kura_err
+audit_row_hash(const struct store_audit *r, char ret_hex[AUDIT_HASH_HEX + 1])
+{
+	char stack[1024];
+	struct kbuf b;
+	uint8_t digest[32];
+	kura_err err;
+
+	/* a fixed buffer for the common case; kbuf grows for large details */
+	kbuf_init(&b, 64 * 1024);
+	b.data = stack;
+	b.cap = sizeof(stack);
+	b.data[0] = '\0';
+	if ((err = put_str(&b, "kura-audit-v1")) || (err = put_int(&b, r->seq)) ||
+	    (err = put_str(&b, r->id)) || (err = put_str(&b, r->tenant_id)) ||
+	    (err = put_int(&b, r->tenant_seq)) || (err = put_int(&b, r->time_us)) ||
+	    (err = put_str(&b, r->actor_type)) || (err = put_str(&b, r->actor_id)) ||
+	    (err = put_str(&b, r->source_ip)) || (err = put_str(&b, r->request_id)) ||
+	    (err = put_str(&b, r->action)) || (err = put_str(&b, r->resource_type)) ||
+	    (err = put_str(&b, r->resource_id)) || (err = put_str(&b, r->outcome)) ||
+	    (err = put_int(&b, r->status)) ||
+	    (err = put_str(&b, r->detail ? r->detail : "")) ||
+	    (err = put_str(&b, r->prev_tenant_hash)) ||
+	    (err = put_str(&b, r->prev_hash)))
+		goto out;
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data, b.len, digest) < 0) {
+		err = KURA_ECRYPTO;
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(digest); i++) {
+		static const char hex[] = "0123456789abcdef";
+		ret_hex[2 * i] = hex[digest[i] >> 4];
+		ret_hex[2 * i + 1] = hex[digest[i] & 15];
+	}
+	ret_hex[AUDIT_HASH_HEX] = '\0';
+out:
+	if (b.data != stack)
+		kbuf_free(&b);
+	return err;
+}
+
+/* ---- appending ---- */
+
+/* The head a new record links to: the last record, or the retention
+ * anchor when every earlier record has expired, or nothing. */
+static kura_err
+head_of(struct store *s, const char *scope_tenant, int64_t *ret_seq,
+    char ret_hash[STORE_INDEX_MAX])
+{
+	struct store_audit_mark m;
+	kura_err err;
+
+	err = store_audit_head(s, scope_tenant, ret_seq, ret_hash);
+	if (err != KURA_ENOENT)
+		return err;
+	err = store_audit_last_mark(s, "anchor", scope_tenant ? scope_tenant :
+	    "global", &m);
+	if (err == KURA_ENOENT) {
+		*ret_seq = 0;
+		ret_hash[0] = '\0';
+		return KURA_OK;
+	}
+	if (err)
+		return err;
+	*ret_seq = m.seq;
+	memcpy(ret_hash, m.hash, STORE_INDEX_MAX);
+	return KURA_OK;
+}
+
+kura_err
+audit_append_tx(struct store *s, const struct audit_rec *r,
+    struct store_audit *ret_row)
+{
+	struct store_audit row;
+	char *detail = NULL;
+	int64_t seq = 0;
+	kura_err err;
+
+	memset(&row, 0, sizeof(row));
+	detail = r->detail ? json_dumps(r->detail,
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : kura_strdup("{}");
+	if (detail == NULL)
+		return KURA_ENOMEM;
+	if (strlen(detail) > AUDIT_DETAIL_MAX) {
+		free(detail);
+		detail = kura_strdup("{\"truncated\":true}");
+		if (detail == NULL)
+			return KURA_ENOMEM;
+	}
+	row.detail = detail;
+	if ((err = kcrypto_id_new("evt", row.id)) != KURA_OK)
+		goto out;
+	memcpy(row.tenant_id, r->tenant_id, sizeof(row.tenant_id));
+	row.time_us = r->time_us ? r->time_us : kura_now_us();
+	memcpy(row.actor_type, r->actor_type, sizeof(row.actor_type));
+	memcpy(row.actor_id, r->actor_id, sizeof(row.actor_id));
+	memcpy(row.source_ip, r->source_ip, sizeof(row.source_ip));
+	memcpy(row.request_id, r->request_id, sizeof(row.request_id));
+	memcpy(row.action, r->action, sizeof(row.action));
+	memcpy(row.resource_type, r->resource_type, sizeof(row.resource_type));
+	memcpy(row.resource_id, r->resource_id, sizeof(row.resource_id));
+	memcpy(row.outcome, r->outcome, sizeof(row.outcome));
+	row.status = r->status;
+	if ((err = head_of(s, NULL, &seq, row.prev_hash)) != KURA_OK)
+		goto out;
+	row.seq = seq + 1;
+	if (row.tenant_id[0] != '\0') {
+		if ((err = head_of(s, row.tenant_id, &seq, row.prev_tenant_hash)))
+			goto out;
+		row.tenant_seq = seq + 1;
+	}
+	if ((err = audit_row_hash(&row, row.hash)) != KURA_OK ||
+	    (err = store_audit_insert(s, &row)) != KURA_OK)
+		goto out;
+	if (ret_row != NULL) {
+		*ret_row = row;
+		row.detail = NULL;
+	}
+out:
+	free(row.detail);
+	return err;
+}
+
+kura_err
+audit_append(struct store *s, const struct audit_rec *r)
+{
+	struct store_audit row;
+	kura_err err;
+
+	memset(&row, 0, sizeof(row));
+	err = store_begin(s);
+	if (err)
+		return err;
+	err = audit_append_tx(s, r, &row);
+	if (err == KURA_OK)
+		err = store_commit(s);
+	if (err)
+		(void)store_rollback(s);
+	else
+		audit_notify(&row);
+	store_audit_clear(&row);
+	return err;
+}
+
+/* ---- observers ---- */
+
+#define OBSERVERS_MAX 8
+static struct { audit_observer_fn fn; void *arg; } observers[OBSERVERS_MAX];
+static size_t n_observers;
+static pthread_mutex_t observers_lock = PTHREAD_MUTEX_INITIALIZER;
+
+kura_err
+audit_add_observer(audit_observer_fn fn, void *arg)
+{
+	kura_err err = KURA_OK;
+
+	pthread_mutex_lock(&observers_lock);
+	if (n_observers == OBSERVERS_MAX) {
+		err = KURA_ETOOBIG;
+	} else {
+		observers[n_observers].fn = fn;
+		observers[n_observers].arg = arg;
+		n_observers++;
+	}
+	pthread_mutex_unlock(&observers_lock);
+	return err;
+}
+
+void
+audit_notify(const struct store_audit *row)
+{
+	size_t n;
+
+	pthread_mutex_lock(&observers_lock);
+	n = n_observers;
+	pthread_mutex_unlock(&observers_lock);
+	/* observers are only added before serving, so reading the array
+	 * without the lock after the count is safe */
+	for (size_t i = 0; i < n; i++)
+		observers[i].fn(observers[i].arg, row);
+}
+
+/* ---- export format ---- */
+
+json_t *
+audit_row_to_json(const struct store_audit *r)
+{
+	json_t *detail = json_loads(r->detail ? r->detail : "{}", 0, NULL);
+
+	return json_pack("{s:s,s:I,s:s,s:s?,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+	    "s:s,s:I,s:o,s:s,s:s,s:s}",
+	    "type", "record", "seq", (json_int_t)r->seq, "id", r->id,
+	    "tenant_id", r->tenant_id[0] ? r->tenant_id : NULL,
+	    "tenant_seq", (json_int_t)r->tenant_seq,
+	    "time_us", (json_int_t)r->time_us, "actor_type", r->actor_type,
+	    "actor_id", r->actor_id, "source_ip", r->source_ip,
+	    "request_id", r->request_id, "action", r->action,
+	    "resource_type", r->resource_type, "resource_id", r->resource_id,
+	    "outcome", r->outcome, "status", (json_int_t)r->status,
+	    "detail", detail ? detail : json_object(),
+	    "prev_tenant_hash", r->prev_tenant_hash, "prev_hash", r->prev_hash,
+	    "hash", r->hash);
+}
+
+json_t *
+audit_mark_to_json(const struct store_audit_mark *m)
+{
+	return json_pack("{s:s,s:s,s:I,s:s,s:I,s:s,s:s}", "type", m->kind,
+	    "scope", m->scope, "seq", (json_int_t)m->seq, "hash", m->hash,
+	    "time_us", (json_int_t)m->time_us, "key_id", m->key_id,
+	    "signature", m->signature);
+}
