@@ -36,6 +36,9 @@ struct api_auth {
  * later ones do not add another.  status is what the request answers;
  * resource_id NULL means the route's {id}. */
 kura_err api_commit(struct http_req *req, unsigned status, const char *resource_id);
+/* Add a field to this request's audit record detail (flags such as
+ * "locked", "granted_admin"; never customer content).  Takes value. */
+void api_audit_detail(struct http_req *req, const char *key, json_t *value);
 /* http_app.record: queue the record of a request that changed nothing. */
 bool api_record(struct http_req *req);
 
@@ -153,6 +156,9 @@ void api_access_review(struct http_req *req);
 void api_settings_get(struct http_req *req);
 void api_settings_put(struct http_req *req);
 /* tokens (tokens.c) */
+/* audit view (audit_view.c) */
+/* alerts (alerts_api.c) */
+/* metrics (metrics.c) */
 void api_tokens_list(struct http_req *req);
 void api_token_create(struct http_req *req);
 void api_token_delete(struct http_req *req);

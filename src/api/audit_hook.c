@@ -84,6 +84,19 @@ fill(struct http_req *req, struct audit_rec *r, unsigned status,
 	    "route", req->route ? req->route->pattern : NULL,
 	    "error", status >= 400 ? req->error_code : NULL,
 	    "session", a != NULL && a->session_id[0] != '\0');
+	if (r->detail != NULL && req->audit_extra != NULL)
+		json_object_update(r->detail, req->audit_extra);
+}
+
+void
+api_audit_detail(struct http_req *req, const char *key, json_t *value)
+{
+	if (req->audit_extra == NULL)
+		req->audit_extra = json_object();
+	if (req->audit_extra != NULL)
+		json_object_set_new(req->audit_extra, key, value);
+	else
+		json_decref(value);
 }
 
 kura_err

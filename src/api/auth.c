@@ -82,9 +82,12 @@ api_record_failure(struct http_req *req, const struct store_tctx *ctx,
 	if (store_user_get(app->store, ctx, u->id, &cur) != KURA_OK)
 		goto fail;
 	cur->failed_logins++;
-	if (cur->failed_logins >= s->lockout_threshold && cur->locked_until_us <= now)
+	if (cur->failed_logins >= s->lockout_threshold && cur->locked_until_us <= now) {
 		cur->locked_until_us = s->lockout_minutes ?
 		    now + (int64_t)s->lockout_minutes * 60 * 1000000 : INT64_MAX;
+		api_audit_detail(req, "locked", json_true());
+	}
+	api_audit_detail(req, "failed_count", json_integer(cur->failed_logins));
 	cur->updated_us = now;
 	if (store_user_update(app->store, ctx, cur) != KURA_OK)
 		goto fail;

@@ -60,6 +60,12 @@ const struct http_route api_routes[] = {
 	{ HTTP_PUT, "/api/v1/settings/security", api_settings_put, "settings.write", "settings.security_update", 16 * KIB, JSON },
 
 	/* API tokens (tokens.c) */
+
+	/* audit view (audit_view.c) */
+
+	/* alerts (alerts_api.c) */
+
+	/* metrics (metrics.c) */
 	{ HTTP_GET, "/api/v1/tokens", api_tokens_list, "tokens.write", "token.list", 0, 0 },
 	{ HTTP_POST, "/api/v1/tokens", api_token_create, "tokens.write", "token.create", 16 * KIB, JSON },
 	{ HTTP_DELETE, "/api/v1/tokens/{id}", api_token_delete, "tokens.write", "token.delete", 0, 0 },

@@ -191,6 +191,8 @@ api_users_create(struct http_req *req)
 	snprintf(u.tenant_id, sizeof(u.tenant_id), "%s", a->ctx.tenant_id);
 	snprintf(u.status, sizeof(u.status), "invited");
 	u.roles = roles;
+	if (has_role(roles, RBAC_ROLE_ADMIN))
+		api_audit_detail(req, "granted_admin", json_true());
 	u.invite_expires_us = now + (int64_t)INVITE_DAYS * 86400 * 1000000;
 	u.created_us = u.updated_us = now;
 
@@ -402,6 +404,8 @@ api_users_patch(struct http_req *req)
 		snprintf(u->status, sizeof(u->status), "%s", status);
 	}
 	if (roles != NULL) {
+		if (has_role(roles, RBAC_ROLE_ADMIN) && !has_role(u->roles, RBAC_ROLE_ADMIN))
+			api_audit_detail(req, "granted_admin", json_true());
 		free(u->roles);
 		u->roles = roles;
 		roles = NULL;

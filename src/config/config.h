@@ -51,6 +51,37 @@ struct kura_config {
 	uint64_t audit_checkpoint_s;
 	uint64_t audit_batch_max;
 
+	/* [alerts] */
+	uint64_t alert_failed_logins;      /* failures per account in the window */
+	uint64_t alert_failed_by_ip;       /* failures per source address */
+	uint64_t alert_window_s;
+	uint64_t alert_bulk_reads;         /* bulk download: reads per user in window */
+
+	/* [metrics] */
+	char *metrics_allow;               /* CIDRs that may GET /metrics */
+	char *metrics_token_file;          /* operator token file, or "-" */
+
+	/* [health] */
+	uint64_t health_interval_s;
+	uint64_t health_min_free_mb;
+
+	/* [ratelimit] */
+	uint64_t rl_ip_rate;               /* requests per second per address */
+	uint64_t rl_ip_burst;
+	uint64_t rl_user_rate;
+	uint64_t rl_user_burst;
+	uint64_t rl_tenant_rate;
+	uint64_t rl_tenant_burst;
+	uint64_t rl_block_after;           /* refusals in a window before a block */
+	uint64_t rl_block_s;
+
+	/* [siem] */
+	char *siem_mode;                   /* off | syslog | file */
+	char *siem_address;                /* host:port for syslog over TCP */
+	char *siem_tls;                    /* on | off */
+	char *siem_ca_file;                /* CA bundle for syslog over TLS, or "-" */
+	char *siem_file;                   /* JSON-lines file for mode = file */
+
 	/* [passwords] */
 	uint64_t argon2_memory_kib;
 	uint64_t argon2_iterations;

@@ -119,6 +119,7 @@ struct http_req {
 	void *conn;
 	int state;
 	bool audited;                       /* record written with the change */
+	json_t *audit_extra;                /* extra detail for the record */
 	bool recording;                     /* waiting for the audit writer */
 	bool record_nowait;                 /* reply already sent (early 413) */
 	size_t discarded;                   /* body bytes dropped after a 413 */

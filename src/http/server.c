@@ -364,6 +364,7 @@ req_free(struct http_server *srv, struct http_req *req)
 	http_params_free(req->params, req->n_params);
 	kbuf_free(&req->body);
 	json_decref(req->json);
+	json_decref(req->audit_extra);
 	free(req->resp_body);
 	for (size_t i = 0; i < req->n_resp_hdrs; i++) {
 		free(req->resp_hdr_name[i]);

@@ -156,6 +156,8 @@ struct store_ops {
 	    struct store_audit_mark *ret_mark);
 	kura_err (*audit_prefix_end)(void *be, int64_t before_us, int64_t *ret_seq);
 	kura_err (*audit_delete_prefix)(void *be, int64_t max_seq, size_t *ret_n);
+	/* alerts (0004) */
+	/* health (0005) */
 };
 
 /* Free a row's owned members and zero them (the row itself is not

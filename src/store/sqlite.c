@@ -125,6 +125,8 @@ enum sq_stmt {
 	SQ_AUDIT_GUARD_ON,
 	SQ_AUDIT_GUARD_OFF,
 	SQ_AUDIT_DELETE_PREFIX,
+	/* alerts (0004) */
+	/* health (0005) */
 	SQ_STMT_COUNT
 };
 
@@ -326,6 +328,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_AUDIT_GUARD_ON] = "INSERT INTO audit_expiry_guard (active) VALUES (1)",
 	[SQ_AUDIT_GUARD_OFF] = "DELETE FROM audit_expiry_guard",
 	[SQ_AUDIT_DELETE_PREFIX] = "DELETE FROM audit_events WHERE seq <= ?1",
+	/* alerts (0004) */
+	/* health (0005) */
 };
 
 struct sq_conn {
@@ -2701,6 +2705,10 @@ sq_audit_delete_prefix(void *be, int64_t max_seq, size_t *ret_n)
 	return err;
 }
 
+/* ---- alerts (0004) ---- */
+
+/* ---- health (0005) ---- */
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.init = sq_init,
@@ -2768,4 +2776,6 @@ const struct store_ops store_sqlite_ops = {
 	.audit_last_mark = sq_audit_last_mark,
 	.audit_prefix_end = sq_audit_prefix_end,
 	.audit_delete_prefix = sq_audit_delete_prefix,
+	/* alerts (0004) */
+	/* health (0005) */
 };

@@ -1470,3 +1470,7 @@ store_audit_list_free(struct store_audit *list, size_t n)
 		store_audit_clear(&list[i]);
 	free(list);
 }
+
+/* ---- alerts and notification outbox (0004) ---- */
+
+/* ---- health checks (0005) ---- */

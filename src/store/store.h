@@ -441,4 +441,8 @@ kura_err store_audit_delete_prefix(struct store *s, int64_t max_seq,
 void store_audit_clear(struct store_audit *row);
 void store_audit_list_free(struct store_audit *list, size_t n);
 
+/* ---- alerts and notification outbox (0004) ---- */
+
+/* ---- health checks (0005) ---- */
+
 #endif

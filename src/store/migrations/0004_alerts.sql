@@ -1,0 +1,2 @@
+-- 0004: alerts raised on the audit stream, the notification outbox, and
+-- the networks each user has signed in from (LOG-6).

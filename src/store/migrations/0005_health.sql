@@ -1,0 +1,2 @@
+-- 0005: results of the periodic health checks (MON-1), kept for the
+-- status page.
