@@ -122,7 +122,11 @@ cli_serve(int argc, char **argv)
 		cli_err("cannot start the audit writer: %s", kura_strerror(err));
 		goto out;
 	}
+	/* observers of the audit stream start before serving */
+	/* alerts start */
+	/* siem start */
 	app_http(&app, &happ);
+	/* metrics and rate limits */
 	err = http_server_start(cfg, &happ, &srv, &msg);
 	if (err) {
 		cli_err("%s", msg ? msg : kura_strerror(err));
@@ -160,6 +164,8 @@ out:
 	/* after the server: draining requests wait for their records */
 	audit_stop(app.audit);
 	app.audit = NULL;
+	/* alerts stop */
+	/* siem stop */
 	if (opened)
 		cli_close(cfg, &app);
 	free(msg);
