@@ -5,7 +5,7 @@ set -eu
 
 build="meson ninja-build pkg-config gcc python3 libgnutls28-dev libsodium-dev
   libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev tzdata"
-run="$build gnutls-bin"
+run="$build"
 test="$build libcmocka-dev clang libclang-rt-14-dev python3-pytest
   python3-requests python3-pyotp oathtool openssl sqlite3"
 bench="$build wrk nginx-light linux-perf valgrind"

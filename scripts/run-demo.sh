@@ -20,10 +20,11 @@ if [ ! -f "$dir/kura.ini" ]; then
       contract id: demo
       login id:    admin
       password:    $pw   (one-time: shown only now; you will set your own)
-  e.g.  curl -k -c jar -H 'Content-Type: application/json' \\
+  e.g.  curl --cacert $dir/tls/cert.pem -c jar -H 'Content-Type: application/json' \\
           -d '{"contract_id":"demo","login_id":"admin","password":"$pw"}' \\
           https://localhost:$port/api/v1/auth/login
-  The certificate is self-signed for localhost: your browser will warn once.
+  The certificate is self-signed for localhost ($dir/tls/cert.pem):
+  a browser warns once; curl verifies it with --cacert as above.
   To start over: rm -rf $dir && make run
 
 MSG
