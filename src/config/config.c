@@ -121,21 +121,8 @@ static const struct cfg_entry cfg_table[] = {
 
 #define CFG_N (sizeof(cfg_table) / sizeof(cfg_table[0]))
 
-static char *
-msgf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static char *
-msgf(const char *fmt, ...)
-{
-	struct kbuf b;
-	va_list ap;
-
-	kbuf_init(&b, 1024);
-	va_start(ap, fmt);
-	(void)kbuf_vprintf(&b, fmt, ap);
-	va_end(ap);
-	return kbuf_steal(&b, NULL);
-}
+/* Messages name the file, line and setting; they never hold secrets. */
+#define msgf(...) kbuf_strdupf(1024, __VA_ARGS__)
 
 static const struct cfg_entry *
 cfg_find(const char *section, const char *key)

@@ -112,6 +112,24 @@ kbuf_printf(struct kbuf *b, const char *fmt, ...)
 	return err;
 }
 
+char *
+kbuf_strdupf(size_t max, const char *fmt, ...)
+{
+	struct kbuf b;
+	va_list ap;
+	kura_err err;
+
+	kbuf_init(&b, max);
+	va_start(ap, fmt);
+	err = kbuf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (err) {
+		kbuf_free(&b);
+		return NULL;
+	}
+	return kbuf_steal(&b, NULL);
+}
+
 void
 kbuf_reset(struct kbuf *b)
 {

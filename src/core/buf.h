@@ -29,6 +29,10 @@ kura_err kbuf_printf(struct kbuf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 kura_err kbuf_vprintf(struct kbuf *b, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
+/* A new malloc'd string from fmt, at most max bytes; NULL if it does not
+ * fit or memory runs out.  For messages, not for secrets. */
+char *kbuf_strdupf(size_t max, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Empty the buffer, keeping its memory. */
 void kbuf_reset(struct kbuf *b);
 /* Hand the data to the caller (who frees it) and reset the buffer. */

@@ -48,10 +48,7 @@ static struct tls_pair *tls_active;
 static char *
 tls_msg(const char *what, const char *path, int gerr)
 {
-	struct kbuf b;
-	kbuf_init(&b, 512);
-	(void)kbuf_printf(&b, "%s %s: %s", what, path, gnutls_strerror(gerr));
-	return kbuf_steal(&b, NULL);
+	return kbuf_strdupf(512, "%s %s: %s", what, path, gnutls_strerror(gerr));
 }
 
 static void
