@@ -143,6 +143,22 @@ kura_err kcrypto_seal(const struct kcrypto_tkeys *set, const char *table,
 kura_err kcrypto_open(const struct kcrypto_tkeys *set, const char *table,
     const char *column, const char *row_id, const uint8_t *ct, size_t ctlen,
     uint8_t **ret_pt, size_t *ret_len);
+/* Chunk AEAD for streamed content (files): seal with the set's newest
+ * key under caller-built associated data that must bind the content's
+ * identity, position and whether it is the last chunk.  out receives
+ * nonce || ciphertext || tag (ptlen + 28 bytes); *ret_version is the key
+ * version used, to be stored with the content. */
+kura_err kcrypto_chunk_seal(const struct kcrypto_tkeys *set, const void *ad,
+    size_t adlen, const void *pt, size_t ptlen, uint8_t *out, size_t outcap,
+    size_t *ret_len, uint32_t *ret_version);
+/* Open a chunk sealed with key version; KURA_ECRYPTO on any mismatch
+ * (out is wiped then). */
+kura_err kcrypto_chunk_open(const struct kcrypto_tkeys *set, uint32_t version,
+    const void *ad, size_t adlen, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t outcap, size_t *ret_len);
+/* Version of the set's newest key. */
+uint32_t kcrypto_tkeys_newest_version(const struct kcrypto_tkeys *set);
+
 /* Blind index: HMAC-SHA256 under the tenant's index key over
  * purpose || 0x00 || value, as 64 lowercase hex chars. */
 kura_err kcrypto_blind_index(const struct kcrypto_tkeys *set,

@@ -481,3 +481,45 @@ kcrypto_blind_index(const struct kcrypto_tkeys *set,
 	memcpy(ret_hex, hex, sizeof(hex));
 	return KURA_OK;
 }
+
+uint32_t
+kcrypto_tkeys_newest_version(const struct kcrypto_tkeys *set)
+{
+	const struct kcrypto_tkey *k = kcrypto_tkeys_newest(set);
+
+	return k != NULL ? k->version : 0;
+}
+
+kura_err
+kcrypto_chunk_seal(const struct kcrypto_tkeys *set, const void *ad, size_t adlen,
+    const void *pt, size_t ptlen, uint8_t *out, size_t outcap, size_t *ret_len,
+    uint32_t *ret_version)
+{
+	const struct kcrypto_tkey *key;
+	kura_err err;
+
+	if (set == NULL || ret_version == NULL)
+		return KURA_EINVAL;
+	if ((key = kcrypto_tkeys_newest(set)) == NULL)
+		return KURA_ENOENT;
+	err = kcrypto_aead_seal(TKEY_DEK(key), ad, adlen, pt, ptlen, out, outcap,
+	    ret_len);
+	if (err == KURA_OK)
+		*ret_version = key->version;
+	return err;
+}
+
+kura_err
+kcrypto_chunk_open(const struct kcrypto_tkeys *set, uint32_t version,
+    const void *ad, size_t adlen, const uint8_t *in, size_t inlen, uint8_t *out,
+    size_t outcap, size_t *ret_len)
+{
+	const struct kcrypto_tkey *key;
+
+	if (set == NULL)
+		return KURA_EINVAL;
+	if ((key = tkeys_find(set, version)) == NULL)
+		return KURA_ECRYPTO;
+	return kcrypto_aead_open(TKEY_DEK(key), ad, adlen, in, inlen, out, outcap,
+	    ret_len);
+}
