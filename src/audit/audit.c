@@ -151,8 +151,99 @@ head_of(struct store *s, const char *scope_tenant, int64_t *ret_seq,
 	return KURA_OK;
 }
 
+/* Chain heads remembered within one write transaction (the writer's
+ * batch): nobody else can append while it holds the write lock. */
+#define HEADS_TENANTS 32
+struct audit_heads {
+	bool have_global;
+	int64_t seq;
+	char hash[STORE_INDEX_MAX];
+	size_t nt, next;
+	struct {
+		char tenant[STORE_ID_MAX];
+		int64_t seq;
+		char hash[STORE_INDEX_MAX];
+	} t[HEADS_TENANTS];
+};
+
+static kura_err
+cached_head(struct store *s, struct audit_heads *h, const char *tenant,
+    int64_t *ret_seq, char ret_hash[STORE_INDEX_MAX])
+{
+	size_t i;
+	kura_err err;
+
+	if (h == NULL)
+		return head_of(s, tenant, ret_seq, ret_hash);
+	if (tenant == NULL) {
+		if (!h->have_global) {
+			if ((err = head_of(s, NULL, &h->seq, h->hash)) != KURA_OK)
+				return err;
+			h->have_global = true;
+		}
+		*ret_seq = h->seq;
+		memcpy(ret_hash, h->hash, STORE_INDEX_MAX);
+		return KURA_OK;
+	}
+	for (i = 0; i < h->nt; i++)
+		if (strcmp(h->t[i].tenant, tenant) == 0)
+			break;
+	if (i == h->nt) {
+		/* fill or replace round-robin; a miss only costs a lookup */
+		i = h->nt < HEADS_TENANTS ? h->nt++ : (h->next++ % HEADS_TENANTS);
+		snprintf(h->t[i].tenant, sizeof(h->t[i].tenant), "%s", tenant);
+		if ((err = head_of(s, tenant, &h->t[i].seq, h->t[i].hash)) != KURA_OK) {
+			h->t[i].tenant[0] = '\0';
+			return err;
+		}
+	}
+	*ret_seq = h->t[i].seq;
+	memcpy(ret_hash, h->t[i].hash, STORE_INDEX_MAX);
+	return KURA_OK;
+}
+
+/* After an insert: the new row is the head of its chains. */
+static void
+advance(struct audit_heads *h, const struct store_audit *row)
+{
+	if (h == NULL)
+		return;
+	h->have_global = true;
+	h->seq = row->seq;
+	memcpy(h->hash, row->hash, STORE_INDEX_MAX);
+	for (size_t i = 0; row->tenant_id[0] != '\0' && i < h->nt; i++) {
+		if (strcmp(h->t[i].tenant, row->tenant_id) == 0) {
+			h->t[i].seq = row->tenant_seq;
+			memcpy(h->t[i].hash, row->hash, STORE_INDEX_MAX);
+		}
+	}
+}
+
+static kura_err append_with(struct store *s, struct audit_heads *h,
+    const struct audit_rec *r, struct store_audit *ret_row);
+
 kura_err
 audit_append_tx(struct store *s, const struct audit_rec *r,
+    struct store_audit *ret_row)
+{
+	return append_with(s, NULL, r, ret_row);
+}
+
+struct audit_heads *
+audit_heads_new(void)
+{
+	return kura_calloc(1, sizeof(struct audit_heads));
+}
+
+kura_err
+audit_append_batch(struct store *s, struct audit_heads *h,
+    const struct audit_rec *r, struct store_audit *ret_row)
+{
+	return append_with(s, h, r, ret_row);
+}
+
+static kura_err
+append_with(struct store *s, struct audit_heads *h, const struct audit_rec *r,
     struct store_audit *ret_row)
 {
 	struct store_audit row;
@@ -185,17 +276,19 @@ audit_append_tx(struct store *s, const struct audit_rec *r,
 	memcpy(row.resource_id, r->resource_id, sizeof(row.resource_id));
 	memcpy(row.outcome, r->outcome, sizeof(row.outcome));
 	row.status = r->status;
-	if ((err = head_of(s, NULL, &seq, row.prev_hash)) != KURA_OK)
+	if ((err = cached_head(s, h, NULL, &seq, row.prev_hash)) != KURA_OK)
 		goto out;
 	row.seq = seq + 1;
 	if (row.tenant_id[0] != '\0') {
-		if ((err = head_of(s, row.tenant_id, &seq, row.prev_tenant_hash)))
+		if ((err = cached_head(s, h, row.tenant_id, &seq,
+		    row.prev_tenant_hash)))
 			goto out;
 		row.tenant_seq = seq + 1;
 	}
 	if ((err = audit_row_hash(&row, row.hash)) != KURA_OK ||
 	    (err = store_audit_insert(s, &row)) != KURA_OK)
 		goto out;
+	advance(h, &row);
 	if (ret_row != NULL) {
 		*ret_row = row;
 		row.detail = NULL;

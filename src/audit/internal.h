@@ -22,6 +22,13 @@ kura_err audit_mark_message(const struct store_audit_mark *m, char *buf,
 kura_err audit_mark_sign(const struct audit_key *k, struct store_audit_mark *m);
 /* true if m's signature verifies under pk (32 raw bytes). */
 bool audit_mark_verify(const unsigned char *pk, const struct store_audit_mark *m);
+/* Appends within one write transaction that remember the chain heads
+ * (the writer's batches); free the heads with free() after the commit or
+ * rollback. */
+struct audit_heads;
+struct audit_heads *audit_heads_new(void);
+kura_err audit_append_batch(struct store *s, struct audit_heads *h,
+    const struct audit_rec *r, struct store_audit *ret_row);
 /* Decode a base64 public key into 32 bytes. */
 kura_err audit_pk_decode(const char *b64, unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
 

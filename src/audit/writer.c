@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit/audit.h"
+#include "audit/internal.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -39,15 +40,18 @@ static void
 write_batch(struct audit *a, struct audit_job **jobs, size_t n)
 {
 	struct store_audit *rows;
+	struct audit_heads *heads;
 	kura_err err;
 	size_t i;
 
 	rows = kura_calloc(n, sizeof(*rows));
-	err = rows ? store_begin(a->s) : KURA_ENOMEM;
+	heads = audit_heads_new();
+	err = rows && heads ? store_begin(a->s) : KURA_ENOMEM;
 	for (i = 0; err == KURA_OK && i < n; i++)
-		err = audit_append_tx(a->s, &jobs[i]->rec, &rows[i]);
+		err = audit_append_batch(a->s, heads, &jobs[i]->rec, &rows[i]);
 	if (err == KURA_OK)
 		err = store_commit(a->s);
+	free(heads);
 	if (err == KURA_OK) {
 		for (i = 0; i < n; i++) {
 			audit_notify(&rows[i]);

@@ -102,13 +102,18 @@ kcrypto_id_new(const char *prefix, char ret_id[KCRYPTO_ID_MAX])
 
 	if (!prefix_ok(prefix) || ret_id == NULL)
 		return KURA_EINVAL;
-	if ((err = kcrypto_random(raw, sizeof(raw))) != KURA_OK)
+	/* ids are unguessable but not secret: GnuTLS's nonce generator (a
+	 * CSPRNG) is enough and much cheaper than the key-grade one */
+	if (gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof(raw)) < 0) {
+		err = KURA_ECRYPTO;
 		goto out;
+	}
 	plen = strlen(prefix);
 	memcpy(id, prefix, plen);
 	id[plen] = '_';
 	sodium_bin2hex(id + plen + 1, sizeof(id) - plen - 1, raw, sizeof(raw));
 	memcpy(ret_id, id, sizeof(id));
+	err = KURA_OK;
 out:
 	kura_wipe(raw, sizeof(raw));
 	return err;
