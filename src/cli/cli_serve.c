@@ -9,6 +9,7 @@
 #include "audit/audit.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
+#include "siem/siem.h"
 
 static void
 set_log_level(const char *level)
@@ -125,6 +126,12 @@ cli_serve(int argc, char **argv)
 	/* observers of the audit stream start before serving */
 	/* alerts start */
 	/* siem start */
+	err = siem_serve_start(cfg, &msg);
+	if (err) {
+		cli_err("cannot start the SIEM forwarder: %s",
+		    msg ? msg : kura_strerror(err));
+		goto out;
+	}
 	app_http(&app, &happ);
 	/* metrics and rate limits */
 	err = http_server_start(cfg, &happ, &srv, &msg);
@@ -166,6 +173,7 @@ out:
 	app.audit = NULL;
 	/* alerts stop */
 	/* siem stop */
+	siem_serve_stop(SIEM_DRAIN_US);
 	if (opened)
 		cli_close(cfg, &app);
 	free(msg);
