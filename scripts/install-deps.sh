@@ -7,7 +7,7 @@ build="meson ninja-build pkg-config gcc python3 libgnutls28-dev libsodium-dev
   libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev tzdata"
 run="$build"
 test="$build libcmocka-dev clang libclang-rt-14-dev python3-pytest
-  python3-requests python3-pyotp oathtool openssl sqlite3"
+  python3-requests python3-pyotp oathtool openssl sqlite3 faketime"
 bench="$build wrk nginx-light linux-perf valgrind"
 
 want=""

@@ -28,30 +28,6 @@ static const char *const csv_columns[] = { "id", "login_id", "display_name",
     "email", "status", "roles", "permissions", "mfa_enabled", "last_login",
     "projects" };
 
-/*
- * Append one CSV field to b (RFC 4180): always quoted, inner quotes
- * doubled.  A value a spreadsheet would run as a formula (starting with
- * = + - @, TAB or CR) gets a leading ' so it stays text.
- */
-static kura_err
-csv_field(struct kbuf *b, const char *s, bool first)
-{
-	kura_err err = KURA_OK;
-
-	if (!first)
-		err = kbuf_puts(b, ",");
-	if (err == KURA_OK)
-		err = kbuf_puts(b, "\"");
-	if (err == KURA_OK && s != NULL && s[0] != '\0' &&
-	    strchr("=+-@\t\r", s[0]) != NULL)
-		err = kbuf_puts(b, "'");
-	for (const char *p = s; err == KURA_OK && p != NULL && *p != '\0'; p++)
-		err = *p == '"' ? kbuf_puts(b, "\"\"") : kbuf_append(b, p, 1);
-	if (err == KURA_OK)
-		err = kbuf_puts(b, "\"");
-	return err;
-}
-
 /* Append the strings of a JSON array, joined with sep, as one CSV field. */
 static kura_err
 csv_join(struct kbuf *b, const json_t *arr, const char *sep)
@@ -69,7 +45,7 @@ csv_join(struct kbuf *b, const json_t *arr, const char *sep)
 			err = kbuf_puts(&j, json_string_value(v));
 	}
 	if (err == KURA_OK)
-		err = csv_field(b, j.data ? j.data : "", false);
+		err = api_csv_field(b, j.data ? j.data : "", false);
 	kbuf_free(&j);
 	return err;
 }
@@ -138,30 +114,30 @@ review_csv(const json_t *items, struct kbuf *b)
 	err = kbuf_puts(b, "\xef\xbb\xbf");
 	for (size_t c = 0; err == KURA_OK && c < sizeof(csv_columns) /
 	    sizeof(csv_columns[0]); c++)
-		err = csv_field(b, csv_columns[c], c == 0);
+		err = api_csv_field(b, csv_columns[c], c == 0);
 	if (err == KURA_OK)
 		err = kbuf_puts(b, "\r\n");
 	json_array_foreach(items, i, row) {
 		const json_t *last = json_object_get(row, "last_login");
 		if (err == KURA_OK)
-			err = csv_field(b, str_of(row, "id"), true);
+			err = api_csv_field(b, str_of(row, "id"), true);
 		if (err == KURA_OK)
-			err = csv_field(b, str_of(row, "login_id"), false);
+			err = api_csv_field(b, str_of(row, "login_id"), false);
 		if (err == KURA_OK)
-			err = csv_field(b, str_of(row, "display_name"), false);
+			err = api_csv_field(b, str_of(row, "display_name"), false);
 		if (err == KURA_OK)
-			err = csv_field(b, str_of(row, "email"), false);
+			err = api_csv_field(b, str_of(row, "email"), false);
 		if (err == KURA_OK)
-			err = csv_field(b, str_of(row, "status"), false);
+			err = api_csv_field(b, str_of(row, "status"), false);
 		if (err == KURA_OK)
 			err = csv_join(b, json_object_get(row, "role_names"), "; ");
 		if (err == KURA_OK)
 			err = csv_join(b, json_object_get(row, "permissions"), " ");
 		if (err == KURA_OK)
-			err = csv_field(b, json_is_true(json_object_get(row,
+			err = api_csv_field(b, json_is_true(json_object_get(row,
 			    "mfa_enabled")) ? "true" : "false", false);
 		if (err == KURA_OK)
-			err = csv_field(b, json_is_string(last) ?
+			err = api_csv_field(b, json_is_string(last) ?
 			    json_string_value(last) : "", false);
 		if (err == KURA_OK)
 			err = csv_join(b, json_object_get(row, "projects"), "; ");

@@ -157,6 +157,14 @@ void api_settings_get(struct http_req *req);
 void api_settings_put(struct http_req *req);
 /* tokens (tokens.c) */
 /* audit view (audit_view.c) */
+/* Append one RFC 4180 field to b (always quoted, quotes doubled), with a
+ * leading ',' unless first; a value a spreadsheet would run as a formula
+ * (= + - @ TAB CR first) gets a leading ' (shared with access_review.c). */
+kura_err api_csv_field(struct kbuf *b, const char *s, bool first);
+void api_audit_events_list(struct http_req *req);
+void api_audit_events_verify(struct http_req *req);
+void api_audit_events_export(struct http_req *req);
+void api_me_sign_ins(struct http_req *req);
 /* alerts (alerts_api.c) */
 /* metrics (metrics.c) */
 void api_tokens_list(struct http_req *req);

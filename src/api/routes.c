@@ -62,6 +62,10 @@ const struct http_route api_routes[] = {
 	/* API tokens (tokens.c) */
 
 	/* audit view (audit_view.c) */
+	{ HTTP_GET, "/api/v1/audit-events", api_audit_events_list, "audit.read", "audit.list", 0, 0 },
+	{ HTTP_GET, "/api/v1/audit-events/verify", api_audit_events_verify, "audit.read", "audit.verify", 0, 0 },
+	{ HTTP_GET, "/api/v1/audit-events/export", api_audit_events_export, "audit.read", "audit.export", 0, 0 },
+	{ HTTP_GET, "/api/v1/me/sign-ins", api_me_sign_ins, "self", "me.sign_ins_list", 0, 0 },
 
 	/* alerts (alerts_api.c) */
 

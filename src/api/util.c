@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/parse.h"
+#include "core/tz.h"
 
 void
 api_bad_field(struct http_req *req, const char *field, const char *why)
@@ -376,21 +377,67 @@ api_mfa_required(const struct auth_settings *s, bool is_admin)
 	return s->mfa == AUTH_MFA_ALL || (s->mfa == AUTH_MFA_ADMINS && is_admin);
 }
 
+/*
+ * RFC 3339 with microseconds in the tenant's zone (LOG-4): "Z" for UTC,
+ * "+09:00" style otherwise.  Stored times stay UTC; only the rendering
+ * moves.  An unknown zone, or an offset with seconds (local mean time
+ * before 1900) that RFC 3339 cannot write, falls back to UTC so the
+ * instant is always right.  Never touches the process's TZ.
+ */
 json_t *
 api_time(const struct api_auth *a, int64_t us)
 {
-	char buf[48], stamp[32];
-	time_t secs;
+	const char *zone = "UTC";
+	char buf[80], stamp[32], suffix[16] = "Z";
+	int64_t secs;
+	int32_t off = 0;
+	time_t local;
 	struct tm tm;
 
-	(void)a;   /* tenant time zone rendering arrives with the audit view */
 	if (us <= 0)
 		return json_null();
-	secs = (time_t)(us / 1000000);
-	gmtime_r(&secs, &tm);
+	if (a != NULL && a->tenant != NULL && a->tenant->timezone[0] != '\0')
+		zone = a->tenant->timezone;
+	secs = us / 1000000;
+	if (strcmp(zone, "UTC") != 0 && tz_offset(zone, secs, &off) == KURA_OK &&
+	    off % 60 == 0) {
+		int32_t m = off < 0 ? -off / 60 : off / 60;
+		snprintf(suffix, sizeof(suffix), "%c%02d:%02d", off < 0 ? '-' : '+',
+		    (int)(m / 60), (int)(m % 60));
+	} else {
+		off = 0;
+	}
+	local = (time_t)(secs + off);
+	if (gmtime_r(&local, &tm) == NULL)
+		return json_null();
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, sizeof(buf), "%s.%06lldZ", stamp, (long long)(us % 1000000));
+	snprintf(buf, sizeof(buf), "%s.%06lld%s", stamp, (long long)(us % 1000000),
+	    suffix);
 	return json_string(buf);
+}
+
+/*
+ * Append one CSV field to b (RFC 4180): always quoted, inner quotes
+ * doubled.  A value a spreadsheet would run as a formula (starting with
+ * = + - @, TAB or CR) gets a leading ' so it stays text.
+ */
+kura_err
+api_csv_field(struct kbuf *b, const char *s, bool first)
+{
+	kura_err err = KURA_OK;
+
+	if (!first)
+		err = kbuf_puts(b, ",");
+	if (err == KURA_OK)
+		err = kbuf_puts(b, "\"");
+	if (err == KURA_OK && s != NULL && s[0] != '\0' &&
+	    strchr("=+-@\t\r", s[0]) != NULL)
+		err = kbuf_puts(b, "'");
+	for (const char *p = s; err == KURA_OK && p != NULL && *p != '\0'; p++)
+		err = *p == '"' ? kbuf_puts(b, "\"\"") : kbuf_append(b, p, 1);
+	if (err == KURA_OK)
+		err = kbuf_puts(b, "\"");
+	return err;
 }
 
 json_t *

@@ -4,13 +4,15 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/log.h"
 
 static const char audit_usage[] =
     "usage: kura audit verify --data-dir DIR [--tenant ID]\n"
     "       kura audit verify --file EXPORT --public-key KEY\n"
     "       kura audit checkpoint --data-dir DIR\n"
     "       kura audit public-key --data-dir DIR\n"
-    "       kura audit export --data-dir DIR [--tenant ID]   (JSON lines on stdout)\n";
+    "       kura audit export --data-dir DIR [--tenant ID]   (JSON lines on stdout)\n"
+    "       kura audit expire --data-dir DIR   (remove records past [audit] retention_days)\n";
 
 static int
 report(const struct audit_verify_result *r)
@@ -34,6 +36,44 @@ write_stdout(void *arg, const char *line, size_t len)
 {
 	(void)arg;
 	return fwrite(line, 1, len, stdout) == len ? KURA_OK : KURA_EIO;
+}
+
+/*
+ * kura audit expire: what the housekeeping round does for retention
+ * (LOG-3), on demand: records older than [audit] retention_days before
+ * now go as a whole prefix, leaving signed anchors so the rest still
+ * verifies.  The run is itself audited, after the removal, so its record
+ * is never the one removed.
+ */
+static int
+expire(struct app *app, const struct kura_config *cfg)
+{
+	int64_t now = kura_now_us();
+	int64_t keep_us = (int64_t)cfg->audit_retention_days * 86400 * 1000000;
+	struct audit_rec rec;
+	size_t n = 0;
+	kura_err err;
+
+	err = audit_expire(app->store, cfg->audit_key, now - keep_us, &n);
+	if (err) {
+		cli_err("expiry failed: %s", kura_strerror(err));
+		(void)cli_audit(app, "audit.expire", NULL, NULL, "failure");
+		return CLI_FAIL;
+	}
+	printf("%zu audit record(s) older than %llu day(s) removed\n", n,
+	    (unsigned long long)cfg->audit_retention_days);
+	cli_audit_rec(&rec, "audit.expire", NULL, NULL);
+	json_object_set_new(rec.detail, "removed", json_integer((json_int_t)n));
+	json_object_set_new(rec.detail, "retention_days",
+	    json_integer((json_int_t)cfg->audit_retention_days));
+	err = audit_append(app->store, &rec);
+	audit_rec_clear(&rec);
+	if (err) {
+		cli_err("cannot write the audit record for audit.expire: %s",
+		    kura_strerror(err));
+		return CLI_FAIL;
+	}
+	return CLI_OK;
 }
 
 /* kura audit ...: verify the log (LOG-2), seal it, show the public key,
@@ -100,7 +140,8 @@ cli_audit_cmd(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (strcmp(verb, "verify") != 0 && strcmp(verb, "checkpoint") != 0 &&
-	    strcmp(verb, "public-key") != 0 && strcmp(verb, "export") != 0) {
+	    strcmp(verb, "public-key") != 0 && strcmp(verb, "export") != 0 &&
+	    strcmp(verb, "expire") != 0) {
 		cli_err("unknown audit command '%s'", verb);
 		return CLI_USAGE;
 	}
@@ -126,6 +167,8 @@ cli_audit_cmd(int argc, char **argv)
 		printf("%zu checkpoint(s) signed\n", n);
 		rc = cli_audit(&app, "audit.checkpoint", NULL, NULL, "success") ?
 		    CLI_FAIL : CLI_OK;
+	} else if (strcmp(verb, "expire") == 0) {
+		rc = expire(&app, cfg);
 	} else if (strcmp(verb, "export") == 0) {
 		err = audit_export(app.store, tenant, pub, write_stdout, NULL);
 		if (err) {
