@@ -18,6 +18,7 @@ static const struct {
 	{ "tenant", cli_tenant, "tenant create|list|show|suspend|resume ...  manage tenants" },
 	{ "key", cli_key, "key list|rotate-kek|rotate-tenant ...   manage keys" },
 	{ "audit", cli_audit_cmd, "audit verify|checkpoint|public-key|export ...  the audit trail" },
+	{ "alerts", cli_alerts, "alerts --data-dir DIR [--tenant ID] [--unacked] [--json]  alerts of every tenant" },
 	{ "check", cli_check, "check --data-dir DIR           self-check files, TLS, keys, database" },
 };
 

@@ -166,6 +166,8 @@ void api_audit_events_verify(struct http_req *req);
 void api_audit_events_export(struct http_req *req);
 void api_me_sign_ins(struct http_req *req);
 /* alerts (alerts_api.c) */
+void api_alerts_list(struct http_req *req);
+void api_alert_ack(struct http_req *req);
 /* metrics (metrics.c) */
 void api_tokens_list(struct http_req *req);
 void api_token_create(struct http_req *req);

@@ -68,6 +68,8 @@ const struct http_route api_routes[] = {
 	{ HTTP_GET, "/api/v1/me/sign-ins", api_me_sign_ins, "self", "me.sign_ins_list", 0, 0 },
 
 	/* alerts (alerts_api.c) */
+	{ HTTP_GET, "/api/v1/alerts", api_alerts_list, "audit.read", "alert.list", 0, 0 },
+	{ HTTP_POST, "/api/v1/alerts/{id}/ack", api_alert_ack, "audit.read", "alert.ack", 0, 0 },
 
 	/* metrics (metrics.c) */
 	{ HTTP_GET, "/api/v1/tokens", api_tokens_list, "tokens.write", "token.list", 0, 0 },

@@ -65,6 +65,8 @@ api_settings_put(struct http_req *req)
 		    "the new IP allowlists would not admit your own address; add it first");
 		goto out;
 	}
+	if (memcmp(cur.n_allow, next.n_allow, sizeof(cur.n_allow)) != 0 || memcmp(cur.allow, next.allow, sizeof(cur.allow)) != 0)
+		api_audit_detail(req, "allowlist_changed", json_true());   /* LOG-6 alert */
 	err = api_settings_save(app, &a->ctx, a->keys, &next);
 	if (err == KURA_OK)
 		err = api_commit(req, 200, "security");

@@ -19,6 +19,7 @@ int cli_tenant(int argc, char **argv);
 int cli_key(int argc, char **argv);
 int cli_check(int argc, char **argv);
 int cli_audit_cmd(int argc, char **argv);
+int cli_alerts(int argc, char **argv);
 
 /* Print "kura: " + message to stderr. */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

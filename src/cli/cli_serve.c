@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "alerts/alerts.h"
 #include "audit/audit.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
@@ -125,6 +126,11 @@ cli_serve(int argc, char **argv)
 	}
 	/* observers of the audit stream start before serving */
 	/* alerts start */
+	err = alerts_serve_start(app.store, cfg);
+	if (err) {
+		cli_err("cannot start the alerts engine: %s", kura_strerror(err));
+		goto out;
+	}
 	/* siem start */
 	err = siem_serve_start(cfg, &msg);
 	if (err) {
@@ -172,6 +178,7 @@ out:
 	audit_stop(app.audit);
 	app.audit = NULL;
 	/* alerts stop */
+	alerts_serve_stop();
 	/* siem stop */
 	siem_serve_stop(SIEM_DRAIN_US);
 	if (opened)

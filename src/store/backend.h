@@ -157,6 +157,27 @@ struct store_ops {
 	kura_err (*audit_prefix_end)(void *be, int64_t before_us, int64_t *ret_seq);
 	kura_err (*audit_delete_prefix)(void *be, int64_t max_seq, size_t *ret_n);
 	/* alerts (0004) */
+	kura_err (*alert_insert)(void *be, const struct store_alert *a,
+	    const struct store_outbox *o, size_t n_o);
+	kura_err (*alert_get)(void *be, const struct store_tctx *ctx,
+	    const char *id, struct store_alert *ret_a);
+	/* ctx NULL: operator listing (f->tenant_id applies) */
+	kura_err (*alert_list)(void *be, const struct store_tctx *ctx,
+	    const struct store_alert_filter *f, struct store_alert **ret_list,
+	    size_t *ret_n);
+	kura_err (*alert_ack)(void *be, const struct store_tctx *ctx,
+	    const char *id, const char *acked_by, int64_t acked_us);
+	kura_err (*outbox_pending)(void *be, const char *channel, int64_t now_us,
+	    size_t limit, struct store_outbox **ret_list, size_t *ret_n);
+	kura_err (*outbox_attempt)(void *be, const char *id, int64_t delivered_us,
+	    int64_t next_attempt_us);
+	kura_err (*network_seen)(void *be, const struct store_tctx *ctx,
+	    const char *user_id, const char *network, int64_t seen_us,
+	    enum store_net_seen *ret_seen);
+	kura_err (*alert_operator_events)(void *be, int64_t after, int64_t upto,
+	    size_t limit, struct store_audit **ret_list, size_t *ret_n);
+	kura_err (*alert_cursor_get)(void *be, const char *name, int64_t *ret_seq);
+	kura_err (*alert_cursor_put)(void *be, const char *name, int64_t seq);
 	/* health (0005) */
 };
 

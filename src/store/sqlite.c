@@ -52,6 +52,11 @@
 #define MARK_COLS "kind, scope, seq, hash, time_us, key_id, signature"
 #define TOKEN_COLS "id, tenant_id, user_id, token_hash, name, labels, " \
 	"permissions, expires_us, last_used_us, created_us"
+/* alerts (0004) */
+#define ALERT_COLS "id, tenant_id, rule, severity, summary, event_seq, " \
+	"event_id, actor_id, source_ip, created_us, acked_us, acked_by"
+#define OUTBOX_COLS "id, tenant_id, channel, alert_id, payload, created_us, " \
+	"attempts, next_attempt_us, delivered_us"
 
 enum sq_stmt {
 	SQ_PING,
@@ -126,6 +131,20 @@ enum sq_stmt {
 	SQ_AUDIT_GUARD_OFF,
 	SQ_AUDIT_DELETE_PREFIX,
 	/* alerts (0004) */
+	SQ_ALERT_INSERT,
+	SQ_OUTBOX_INSERT,
+	SQ_ALERT_GET,
+	SQ_ALERT_LIST,
+	SQ_ALERT_LIST_ALL,
+	SQ_ALERT_ACK,
+	SQ_ALERT_EXISTS,
+	SQ_OUTBOX_PENDING,
+	SQ_OUTBOX_ATTEMPT,
+	SQ_NETWORK_INSERT,
+	SQ_NETWORK_COUNT,
+	SQ_ALERT_OPERATOR_EVENTS,
+	SQ_ALERT_CURSOR_GET,
+	SQ_ALERT_CURSOR_PUT,
 	/* health (0005) */
 	SQ_STMT_COUNT
 };
@@ -329,6 +348,64 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_AUDIT_GUARD_OFF] = "DELETE FROM audit_expiry_guard",
 	[SQ_AUDIT_DELETE_PREFIX] = "DELETE FROM audit_events WHERE seq <= ?1",
 	/* alerts (0004) */
+	/* alerts: the engine writes for any tenant (the row names it); the
+	 * tenant view binds ?1 from the context; *_ALL, the outbox worker
+	 * and the operator-event scan are operator scope */
+	[SQ_ALERT_INSERT] =
+	    "INSERT INTO alerts (" ALERT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, "
+	    "?6, ?7, ?8, ?9, ?10, 0, '')",
+	[SQ_OUTBOX_INSERT] =
+	    "INSERT INTO notification_outbox (" OUTBOX_COLS ") "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_ALERT_GET] =
+	    "SELECT " ALERT_COLS " FROM alerts WHERE tenant_id = ?1 AND id = ?2",
+	/* ?2 acked (-1 any), ?3 rule, ?4 cursor: rows older than that
+	 * alert of the same tenant (none if it is not the tenant's) */
+	[SQ_ALERT_LIST] =
+	    "SELECT " ALERT_COLS " FROM alerts WHERE tenant_id = ?1 "
+	    "AND (?2 = -1 OR (?2 = 0 AND acked_us = 0) OR "
+	    "(?2 = 1 AND acked_us <> 0)) AND (?3 IS NULL OR rule = ?3) "
+	    "AND (?4 IS NULL OR (created_us, id) < (SELECT created_us, id "
+	    "FROM alerts WHERE tenant_id = ?1 AND id = ?4)) "
+	    "ORDER BY created_us DESC, id DESC LIMIT ?5",
+	/* ?1 tenant: NULL any, '' operator-wide only */
+	[SQ_ALERT_LIST_ALL] =
+	    "SELECT " ALERT_COLS " FROM alerts "
+	    "WHERE (?1 IS NULL OR (?1 = '' AND tenant_id IS NULL) OR "
+	    "tenant_id = ?1) "
+	    "AND (?2 = -1 OR (?2 = 0 AND acked_us = 0) OR "
+	    "(?2 = 1 AND acked_us <> 0)) AND (?3 IS NULL OR rule = ?3) "
+	    "AND (?4 IS NULL OR (created_us, id) < (SELECT created_us, id "
+	    "FROM alerts WHERE id = ?4)) "
+	    "ORDER BY created_us DESC, id DESC LIMIT ?5",
+	[SQ_ALERT_ACK] =
+	    "UPDATE alerts SET acked_us = ?3, acked_by = ?4 "
+	    "WHERE tenant_id = ?1 AND id = ?2 AND acked_us = 0",
+	[SQ_ALERT_EXISTS] =
+	    "SELECT 1 FROM alerts WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_OUTBOX_PENDING] =
+	    "SELECT " OUTBOX_COLS " FROM notification_outbox "
+	    "WHERE delivered_us = 0 AND channel = ?1 AND next_attempt_us <= ?2 "
+	    "ORDER BY created_us, id LIMIT ?3",
+	[SQ_OUTBOX_ATTEMPT] =
+	    "UPDATE notification_outbox SET attempts = attempts + 1, "
+	    "delivered_us = ?2, next_attempt_us = CASE WHEN ?2 > 0 "
+	    "THEN next_attempt_us ELSE ?3 END "
+	    "WHERE id = ?1 AND delivered_us = 0",
+	[SQ_NETWORK_INSERT] =
+	    "INSERT INTO known_networks (tenant_id, user_id, network, "
+	    "first_seen_us) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+	[SQ_NETWORK_COUNT] =
+	    "SELECT count(*) FROM known_networks "
+	    "WHERE tenant_id = ?1 AND user_id = ?2",
+	[SQ_ALERT_OPERATOR_EVENTS] =
+	    "SELECT " AUDIT_COLS " FROM audit_events WHERE seq > ?1 "
+	    "AND seq <= ?2 AND actor_type = 'operator' ORDER BY seq LIMIT ?3",
+	[SQ_ALERT_CURSOR_GET] =
+	    "SELECT seq FROM alert_cursor WHERE name = ?1",
+	[SQ_ALERT_CURSOR_PUT] =
+	    "INSERT INTO alert_cursor (name, seq) VALUES (?1, ?2) "
+	    "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
 	/* health (0005) */
 };
 
@@ -2707,6 +2784,335 @@ sq_audit_delete_prefix(void *be, int64_t max_seq, size_t *ret_n)
 
 /* ---- alerts (0004) ---- */
 
+static kura_err
+sq_alert_row(sqlite3_stmt *st, void *item)
+{
+	struct store_alert *a = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, a->id, sizeof(a->id))) ||
+	    (err = sq_col_opt_text(st, 1, a->tenant_id, sizeof(a->tenant_id))) ||
+	    (err = sq_col_text(st, 2, a->rule, sizeof(a->rule))) ||
+	    (err = sq_col_text(st, 3, a->severity, sizeof(a->severity))) ||
+	    (err = sq_col_text(st, 4, a->summary, sizeof(a->summary))) ||
+	    (err = sq_col_opt_text(st, 6, a->event_id, sizeof(a->event_id))) ||
+	    (err = sq_col_opt_text(st, 7, a->actor_id, sizeof(a->actor_id))) ||
+	    (err = sq_col_opt_text(st, 8, a->source_ip, sizeof(a->source_ip))) ||
+	    (err = sq_col_opt_text(st, 11, a->acked_by, sizeof(a->acked_by))))
+		return err;
+	a->event_seq = sqlite3_column_int64(st, 5);
+	a->created_us = sqlite3_column_int64(st, 9);
+	a->acked_us = sqlite3_column_int64(st, 10);
+	return KURA_OK;
+}
+
+static kura_err
+sq_outbox_row(sqlite3_stmt *st, void *item)
+{
+	struct store_outbox *o = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, o->id, sizeof(o->id))) ||
+	    (err = sq_col_opt_text(st, 1, o->tenant_id, sizeof(o->tenant_id))) ||
+	    (err = sq_col_text(st, 2, o->channel, sizeof(o->channel))) ||
+	    (err = sq_col_text(st, 3, o->alert_id, sizeof(o->alert_id))) ||
+	    (err = sq_col_text(st, 4, o->payload, sizeof(o->payload))) ||
+	    (err = sq_col_u32(st, 6, &o->attempts)))
+		return err;
+	o->created_us = sqlite3_column_int64(st, 5);
+	o->next_attempt_us = sqlite3_column_int64(st, 7);
+	o->delivered_us = sqlite3_column_int64(st, 8);
+	return KURA_OK;
+}
+
+static kura_err
+sq_outbox_insert(struct sq_conn *c, const struct store_outbox *o)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_OUTBOX_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, o->id);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 2, o->tenant_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 3, o->channel);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, o->alert_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 5, o->payload);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 6, o->created_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 7, o->attempts);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, o->next_attempt_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, o->delivered_us);
+	return sq_write(c, st, rc, &changed);
+}
+
+/* The alert and its outbox rows in one group: all or nothing.  The
+ * unique (rule, event, tenant) index makes a repeat KURA_EEXIST. */
+static kura_err
+sq_alert_insert(void *be, const struct store_alert *a,
+    const struct store_outbox *o, size_t n_o)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0, i;
+	kura_err err;
+	int own = 0, rc;
+
+	if ((err = sq_group_begin(c, &own)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_ALERT_INSERT, &st)) != KURA_OK)
+		goto out;
+	rc = sq_bind_text(st, 1, a->id);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 2, a->tenant_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 3, a->rule);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, a->severity);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 5, a->summary);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 6, a->event_seq);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 7, a->event_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 8, a->actor_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 9, a->source_ip);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 10, a->created_us);
+	if ((err = sq_write(c, st, rc, &changed)) != KURA_OK)
+		goto out;
+	for (i = 0; i < n_o && err == KURA_OK; i++)
+		err = sq_outbox_insert(c, &o[i]);
+out:
+	return sq_group_end(c, own, err);
+}
+
+static kura_err
+sq_alert_get(void *be, const struct store_tctx *ctx, const char *id,
+    struct store_alert *ret_a)
+{
+	void *item = NULL;
+	kura_err err;
+
+	if ((err = sq_get_by(be, SQ_ALERT_GET, ctx->tenant_id, id,
+	    sizeof(struct store_alert), sq_alert_row, sq_nothing_clear,
+	    &item)) != KURA_OK)
+		return err;
+	*ret_a = *(struct store_alert *)item;
+	free(item);
+	return KURA_OK;
+}
+
+/* ctx NULL: the operator listing, filtered by f->tenant_id. */
+static kura_err
+sq_alert_list(void *be, const struct store_tctx *ctx,
+    const struct store_alert_filter *f, struct store_alert **ret_list,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, ctx != NULL ? SQ_ALERT_LIST : SQ_ALERT_LIST_ALL,
+	    &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, ctx != NULL ? ctx->tenant_id : f->tenant_id);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int(st, 2, f->acked);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 3, f->rule);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, f->after_id);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 5,
+	    (sqlite3_int64)f->limit);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_alert), sq_alert_row,
+	    sq_nothing_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+/* Acknowledge once: a row not changed is either not the tenant's
+ * (KURA_ENOENT) or acknowledged already (KURA_ECONFLICT). */
+static kura_err
+sq_alert_ack(void *be, const struct store_tctx *ctx, const char *id,
+    const char *acked_by, int64_t acked_us)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_ALERT_ACK, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, id, NULL);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, acked_us);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, acked_by);
+	if ((err = sq_write(c, st, rc, &changed)) != KURA_OK)
+		return err;
+	if (changed > 0)
+		return KURA_OK;
+	if ((err = sq_stmt(c, SQ_ALERT_EXISTS, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, id, NULL)) != SQLITE_OK)
+		err = sq_err(rc);
+	else {
+		rc = sqlite3_step(st);
+		err = rc == SQLITE_ROW ? KURA_ECONFLICT :
+		    rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+	}
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_outbox_pending(void *be, const char *channel, int64_t now_us, size_t limit,
+    struct store_outbox **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_OUTBOX_PENDING, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, channel);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, now_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_outbox), sq_outbox_row,
+	    sq_nothing_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_outbox_attempt(void *be, const char *id, int64_t delivered_us,
+    int64_t next_attempt_us)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_OUTBOX_ATTEMPT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, id);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, delivered_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, next_attempt_us);
+	return sq_write_one(be, st, rc);
+}
+
+/* Insert-if-absent and count in one group, so two sign-ins at once
+ * cannot both see a "first" network. */
+static kura_err
+sq_network_seen(void *be, const struct store_tctx *ctx, const char *user_id,
+    const char *network, int64_t seen_us, enum store_net_seen *ret_seen)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	sqlite3_int64 count = 0;
+	kura_err err;
+	int own = 0, rc;
+
+	if ((err = sq_group_begin(c, &own)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_NETWORK_INSERT, &st)) != KURA_OK)
+		goto out;
+	rc = sq_bind_keys(st, ctx->tenant_id, user_id, network);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 4, seen_us);
+	if ((err = sq_write(c, st, rc, &changed)) != KURA_OK)
+		goto out;
+	if (changed == 0) {
+		*ret_seen = STORE_NET_KNOWN;
+		goto out;
+	}
+	if ((err = sq_stmt(c, SQ_NETWORK_COUNT, &st)) != KURA_OK)
+		goto out;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, user_id, NULL)) !=
+	    SQLITE_OK)
+		err = sq_err(rc);
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		count = sqlite3_column_int64(st, 0);
+	else
+		err = rc == SQLITE_DONE ? KURA_EIO : sq_err(rc);
+	sq_done(st);
+	if (err == KURA_OK)
+		*ret_seen = count <= 1 ? STORE_NET_FIRST : STORE_NET_NEW;
+out:
+	return sq_group_end(c, own, err);
+}
+
+static kura_err
+sq_alert_operator_events(void *be, int64_t after, int64_t upto, size_t limit,
+    struct store_audit **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_ALERT_OPERATOR_EVENTS, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_bind_int64(st, 1, after);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, upto);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, (sqlite3_int64)limit);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_audit), sq_audit_row,
+	    sq_audit_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_alert_cursor_get(void *be, const char *name, int64_t *ret_seq)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_ALERT_CURSOR_GET, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_text(st, 1, name)) != SQLITE_OK)
+		err = sq_err(rc);
+	else if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		*ret_seq = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*ret_seq = 0;
+	else
+		err = sq_err(rc);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_alert_cursor_put(void *be, const char *name, int64_t seq)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_ALERT_CURSOR_PUT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, name);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, seq);
+	return sq_write(be, st, rc, &changed);
+}
+
 /* ---- health (0005) ---- */
 
 const struct store_ops store_sqlite_ops = {
@@ -2777,5 +3183,15 @@ const struct store_ops store_sqlite_ops = {
 	.audit_prefix_end = sq_audit_prefix_end,
 	.audit_delete_prefix = sq_audit_delete_prefix,
 	/* alerts (0004) */
+	.alert_insert = sq_alert_insert,
+	.alert_get = sq_alert_get,
+	.alert_list = sq_alert_list,
+	.alert_ack = sq_alert_ack,
+	.outbox_pending = sq_outbox_pending,
+	.outbox_attempt = sq_outbox_attempt,
+	.network_seen = sq_network_seen,
+	.alert_operator_events = sq_alert_operator_events,
+	.alert_cursor_get = sq_alert_cursor_get,
+	.alert_cursor_put = sq_alert_cursor_put,
 	/* health (0005) */
 };

@@ -1473,4 +1473,218 @@ store_audit_list_free(struct store_audit *list, size_t n)
 
 /* ---- alerts and notification outbox (0004) ---- */
 
+static const char *const alert_severities[] = { "info", "warning", "critical",
+    NULL };
+static const char *const outbox_channels[] = { "console", "email", "webhook",
+    NULL };
+/* Outbox rows one alert may carry (one per channel). */
+#define ALERT_OUTBOX_MAX 4
+#define NETWORK_TEXT_MAX 64
+#define CURSOR_NAME_MAX 63
+
+/* Rule names and cursor names are chosen in code: [a-z0-9_.]. */
+static int
+alert_name_ok(const char *s, size_t size)
+{
+	return field_ok(s, size) && kura_token_ok(s, size - 1, "_.");
+}
+
+static kura_err
+alert_check(const struct store_alert *a, const struct store_outbox *o,
+    size_t n_o)
+{
+	size_t i;
+
+	if (a == NULL || !field_ok(a->id, sizeof(a->id)) ||
+	    !opt_field_ok(a->tenant_id, sizeof(a->tenant_id)) ||
+	    !alert_name_ok(a->rule, sizeof(a->rule)) ||
+	    !status_ok(a->severity, alert_severities) ||
+	    !field_ok(a->summary, sizeof(a->summary)) || a->event_seq <= 0 ||
+	    !opt_field_ok(a->event_id, sizeof(a->event_id)) ||
+	    !opt_field_ok(a->actor_id, sizeof(a->actor_id)) ||
+	    !opt_field_ok(a->source_ip, sizeof(a->source_ip)) ||
+	    a->created_us < 0 || a->acked_us != 0 || a->acked_by[0] != '\0' ||
+	    n_o > ALERT_OUTBOX_MAX || (n_o > 0 && o == NULL))
+		return KURA_EINVAL;
+	for (i = 0; i < n_o; i++) {
+		if (!field_ok(o[i].id, sizeof(o[i].id)) ||
+		    strcmp(o[i].tenant_id, a->tenant_id) != 0 ||
+		    !status_ok(o[i].channel, outbox_channels) ||
+		    strcmp(o[i].alert_id, a->id) != 0 ||
+		    !field_ok(o[i].payload, sizeof(o[i].payload)) ||
+		    o[i].delivered_us < 0 || o[i].next_attempt_us < 0)
+			return KURA_EINVAL;
+	}
+	return KURA_OK;
+}
+
+/* Write the alert with its outbox rows; times of 0 become now. */
+kura_err
+store_alert_insert(struct store *s, const struct store_alert *a,
+    const struct store_outbox *o, size_t n_o)
+{
+	struct store_outbox rows[ALERT_OUTBOX_MAX];
+	struct store_alert row;
+	kura_err err;
+	size_t i;
+	void *be;
+
+	if ((err = alert_check(a, o, n_o)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *a;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	for (i = 0; i < n_o; i++) {
+		rows[i] = o[i];
+		if (rows[i].created_us == 0)
+			rows[i].created_us = row.created_us;
+	}
+	return s->ops->alert_insert(be, &row, rows, n_o);
+}
+
+kura_err
+store_alert_get(struct store *s, const struct store_tctx *ctx, const char *id,
+    struct store_alert *ret_a)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) || ret_a == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->alert_get(be, ctx, id, ret_a);
+}
+
+static int
+alert_filter_ok(const struct store_alert_filter *f)
+{
+	return f != NULL && f->acked >= -1 && f->acked <= 1 &&
+	    (f->rule == NULL || alert_name_ok(f->rule, STORE_ALERT_RULE_MAX)) &&
+	    (f->after_id == NULL || field_ok(f->after_id, STORE_ID_MAX)) &&
+	    (f->tenant_id == NULL || opt_field_ok(f->tenant_id, STORE_ID_MAX)) &&
+	    f->limit >= 1 && f->limit <= STORE_ALERT_PAGE_MAX;
+}
+
+kura_err
+store_alert_list(struct store *s, const struct store_tctx *ctx,
+    const struct store_alert_filter *f, struct store_alert **ret_list,
+    size_t *ret_n)
+{
+	struct store_alert_filter tf;
+	void *be;
+
+	if (!ctx_ok(ctx) || !alert_filter_ok(f) || ret_list == NULL ||
+	    ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	tf = *f;
+	tf.tenant_id = NULL;    /* the context decides the tenant */
+	return s->ops->alert_list(be, ctx, &tf, ret_list, ret_n);
+}
+
+kura_err
+store_alert_list_all(struct store *s, const struct store_alert_filter *f,
+    struct store_alert **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!alert_filter_ok(f) || ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->alert_list(be, NULL, f, ret_list, ret_n);
+}
+
+kura_err
+store_alert_ack(struct store *s, const struct store_tctx *ctx, const char *id,
+    const char *acked_by, int64_t acked_us)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) ||
+	    !field_ok(acked_by, 64) || acked_us < 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->alert_ack(be, ctx, id, acked_by,
+	    acked_us != 0 ? acked_us : kura_now_us());
+}
+
+kura_err
+store_outbox_pending(struct store *s, const char *channel, int64_t now_us,
+    size_t limit, struct store_outbox **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!status_ok(channel, outbox_channels) || now_us < 0 || limit < 1 ||
+	    limit > STORE_ALERT_PAGE_MAX || ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->outbox_pending(be, channel, now_us, limit, ret_list, ret_n);
+}
+
+kura_err
+store_outbox_attempt(struct store *s, const char *id, int64_t delivered_us,
+    int64_t next_attempt_us)
+{
+	void *be;
+
+	if (!field_ok(id, STORE_ID_MAX) || delivered_us < 0 ||
+	    next_attempt_us < 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->outbox_attempt(be, id, delivered_us, next_attempt_us);
+}
+
+kura_err
+store_network_seen(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *network, int64_t seen_us,
+    enum store_net_seen *ret_seen)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(user_id, STORE_ID_MAX) ||
+	    !field_ok(network, NETWORK_TEXT_MAX) || seen_us < 0 ||
+	    ret_seen == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->network_seen(be, ctx, user_id, network,
+	    seen_us != 0 ? seen_us : kura_now_us(), ret_seen);
+}
+
+kura_err
+store_alert_operator_events(struct store *s, int64_t after, int64_t upto,
+    size_t limit, struct store_audit **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (after < 0 || upto < 0 || limit < 1 || limit > STORE_ALERT_PAGE_MAX ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->alert_operator_events(be, after, upto, limit, ret_list,
+	    ret_n);
+}
+
+kura_err
+store_alert_cursor_get(struct store *s, const char *name, int64_t *ret_seq)
+{
+	void *be;
+
+	if (!alert_name_ok(name, CURSOR_NAME_MAX + 1) || ret_seq == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->alert_cursor_get(be, name, ret_seq);
+}
+
+kura_err
+store_alert_cursor_put(struct store *s, const char *name, int64_t seq)
+{
+	void *be;
+
+	if (!alert_name_ok(name, CURSOR_NAME_MAX + 1) || seq < 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->alert_cursor_put(be, name, seq);
+}
+
+
 /* ---- health checks (0005) ---- */

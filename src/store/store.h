@@ -442,6 +442,110 @@ void store_audit_clear(struct store_audit *row);
 void store_audit_list_free(struct store_audit *list, size_t n);
 
 /* ---- alerts and notification outbox (0004) ---- */
+/* Alerts are written by the alerts engine (system scope: the row names
+ * its tenant, "" for operator-wide); tenants list and acknowledge their
+ * own with a context; operators list across tenants without one.
+ * Summaries and payloads hold ids, counts and rule names only. */
+#define STORE_ALERT_RULE_MAX 40
+#define STORE_ALERT_SUMMARY_MAX 256
+#define STORE_OUTBOX_PAYLOAD_MAX 2048
+#define STORE_ALERT_PAGE_MAX 1000          /* rows per list call */
+
+struct store_alert {
+	char id[STORE_ID_MAX];              /* alr_... */
+	char tenant_id[STORE_ID_MAX];       /* "" operator-wide */
+	char rule[STORE_ALERT_RULE_MAX];
+	char severity[STORE_STATUS_MAX];    /* info|warning|critical */
+	char summary[STORE_ALERT_SUMMARY_MAX];
+	int64_t event_seq;                  /* audit record that raised it */
+	char event_id[STORE_ID_MAX];        /* its evt_... id */
+	char actor_id[64];                  /* who or which account, or "" */
+	char source_ip[48];                 /* or "" */
+	int64_t created_us;
+	int64_t acked_us;                   /* 0: not acknowledged */
+	char acked_by[64];                  /* user id, or "" */
+};
+
+/* A notification waiting in the outbox (one per alert and channel). */
+struct store_outbox {
+	char id[STORE_ID_MAX];              /* ntf_... */
+	char tenant_id[STORE_ID_MAX];       /* "" operator-wide */
+	char channel[16];                   /* console|email|webhook */
+	char alert_id[STORE_ID_MAX];
+	char payload[STORE_OUTBOX_PAYLOAD_MAX];  /* JSON, no customer content */
+	int64_t created_us;
+	uint32_t attempts;
+	int64_t next_attempt_us;
+	int64_t delivered_us;               /* 0: pending */
+};
+
+/* Listing filters; newest first (created_us, id), keyset pagination. */
+struct store_alert_filter {
+	int acked;                          /* -1 any, 0 pending, 1 acknowledged */
+	const char *rule;                   /* exact rule name, or NULL */
+	const char *after_id;               /* cursor: rows older than this alert */
+	/* operator listing only: NULL any tenant, "" operator-wide only */
+	const char *tenant_id;
+	size_t limit;                       /* 1..STORE_ALERT_PAGE_MAX */
+};
+
+/* What store_network_seen found. */
+enum store_net_seen {
+	STORE_NET_KNOWN,                    /* the user has used it before */
+	STORE_NET_FIRST,                    /* the user's first network */
+	STORE_NET_NEW,                      /* new, other networks are known */
+};
+
+/* Insert an alert and its outbox rows (o[0..n_o), n_o <= 4) atomically
+ * (inside the caller's transaction if one is open).  created_us 0 means
+ * now.  KURA_EEXIST if an alert of the same rule for the same audit
+ * record and tenant exists already (nothing is written then),
+ * KURA_ENOENT if the tenant does not exist. */
+kura_err store_alert_insert(struct store *s, const struct store_alert *a,
+    const struct store_outbox *o, size_t n_o);
+kura_err store_alert_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_alert *ret_a);
+/* The tenant's alerts (f->tenant_id is ignored).  ret_list is malloc'd
+ * (non-NULL even when empty); free with free(). */
+kura_err store_alert_list(struct store *s, const struct store_tctx *ctx,
+    const struct store_alert_filter *f, struct store_alert **ret_list,
+    size_t *ret_n);
+/* Operator scope: alerts of every tenant and operator-wide ones. */
+kura_err store_alert_list_all(struct store *s,
+    const struct store_alert_filter *f, struct store_alert **ret_list,
+    size_t *ret_n);
+/* Acknowledge: KURA_ENOENT if the alert is not ctx's tenant's,
+ * KURA_ECONFLICT if it is acknowledged already.  acked_us 0 means now. */
+kura_err store_alert_ack(struct store *s, const struct store_tctx *ctx,
+    const char *id, const char *acked_by, int64_t acked_us);
+/* Outbox rows still to deliver whose next attempt is due at now_us,
+ * oldest first, at most limit (1..STORE_ALERT_PAGE_MAX); operator scope
+ * (the delivery worker).  ret_list is malloc'd; free with free(). */
+kura_err store_outbox_pending(struct store *s, const char *channel,
+    int64_t now_us, size_t limit, struct store_outbox **ret_list,
+    size_t *ret_n);
+/* Record a delivery attempt: delivered_us > 0 marks it delivered, else
+ * attempts grows by one and the next attempt is at next_attempt_us. */
+kura_err store_outbox_attempt(struct store *s, const char *id,
+    int64_t delivered_us, int64_t next_attempt_us);
+/* Note that user_id signed in from network (text, e.g. "192.0.2.0/24")
+ * and say whether it is known, the user's first, or new.  KURA_ENOENT if
+ * user_id is not a user of ctx's tenant.  seen_us 0 means now. */
+kura_err store_network_seen(struct store *s, const struct store_tctx *ctx,
+    const char *user_id, const char *network, int64_t seen_us,
+    enum store_net_seen *ret_seen);
+/* Audit records written by operators (actor_type "operator": CLI
+ * commands run in other processes) with after < seq <= upto, ascending, at most
+ * limit (1..STORE_ALERT_PAGE_MAX); free with store_audit_list_free. */
+kura_err store_alert_operator_events(struct store *s, int64_t after,
+    int64_t upto, size_t limit, struct store_audit **ret_list, size_t *ret_n);
+/* A named position of the alerts engine (0 if never set); put never
+ * moves it backwards. */
+kura_err store_alert_cursor_get(struct store *s, const char *name,
+    int64_t *ret_seq);
+kura_err store_alert_cursor_put(struct store *s, const char *name,
+    int64_t seq);
+
 
 /* ---- health checks (0005) ---- */
 

@@ -5,6 +5,7 @@ that does not exist (404, same body) and changes nothing; listings never
 show another tenant's data; no route takes a tenant from the body, query
 or headers; and every non-public route answers 401 without credentials."""
 import re
+import time
 
 import pytest
 
@@ -14,7 +15,8 @@ from identity_helpers import (Api, Tenant, error_code, expect_error,  # noqa: F4
 ROUTES = parse_routes()
 
 # the resource kind behind {id}: path segment before it -> id prefix
-ID_PREFIX = {"users": "usr", "sessions": "ses", "roles": "rol", "tokens": "tok"}
+ID_PREFIX = {"users": "usr", "sessions": "ses", "roles": "rol", "tokens": "tok",
+             "alerts": "alr"}
 
 # valid bodies for routes that take one, so a refusal cannot come from
 # body validation; anything else gets {}
@@ -86,13 +88,24 @@ def build_tenant(srv, name: str) -> dict:
                                         "permissions": perms})
     assert r.status_code == 201, r.text
     tok = r.json()
+    # the token raises a token_created alert (LOG-6), asynchronously
+    deadline = time.monotonic() + 5
+    alert_ids = []
+    while not alert_ids and time.monotonic() < deadline:
+        r = t.admin.get("/api/v1/alerts?rule=token_created")
+        assert r.status_code == 200, r.text
+        alert_ids = [a["id"] for a in r.json()["items"]]
+        if not alert_ids:
+            time.sleep(0.1)
+    assert alert_ids, "no token_created alert within 5 s"
     return {
         "t": t, "user": u, "user_client": uc, "second": second,
         "ids": {"users": u["id"], "sessions": second_sid, "roles": role["id"],
-                "tokens": tok["id"]},
+                "tokens": tok["id"], "alerts": alert_ids[0]},
         "role": role, "token": tok["token"], "token_id": tok["id"],
         "secrets": [t.tenant_id, t.contract_id, t.admin_id, u["id"], u["login"],
-                    second_sid, role["id"], role["name"], tok["id"], tok["name"]],
+                    second_sid, role["id"], role["name"], tok["id"], tok["name"],
+                    alert_ids[0]],
     }
 
 
