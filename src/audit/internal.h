@@ -29,6 +29,8 @@ struct audit_heads;
 struct audit_heads *audit_heads_new(void);
 kura_err audit_append_batch(struct store *s, struct audit_heads *h,
     const struct audit_rec *r, struct store_audit *ret_row);
+/* Key id of a public key: the first 16 hex chars of its SHA-256. */
+void audit_key_id(const unsigned char *pk, char ret[24]);
 /* Decode a base64 public key into 32 bytes. */
 kura_err audit_pk_decode(const char *b64, unsigned char pk[crypto_sign_PUBLICKEYBYTES]);
 

@@ -50,8 +50,8 @@ out:
 	return err;
 }
 
-static void
-key_id_of(const unsigned char *pk, char ret[24])
+void
+audit_key_id(const unsigned char *pk, char ret[24])
 {
 	char hex[KCRYPTO_INDEX_HEX_LEN + 1];
 
@@ -97,7 +97,7 @@ audit_key_load(const char *key_file, struct audit_key **ret_key)
 		goto out;
 	}
 	crypto_sign_seed_keypair(k->pk, k->sk, seed);
-	key_id_of(k->pk, k->key_id);
+	audit_key_id(k->pk, k->key_id);
 	*ret_key = k;
 	err = KURA_OK;
 out:

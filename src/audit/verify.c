@@ -5,6 +5,7 @@
  * holds the record each checkpoint sealed.  The first bad record is named.
  * Works on the store or on an exported JSON-lines file.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,7 @@ table_get(struct table *t, const char *key, int create)
 /* ---- the verifier ---- */
 struct verifier {
 	unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+	char key_id[24];                /* of pk: marks must name it */
 	const char *tenant;             /* NULL: the whole log */
 	int64_t next;                   /* next expected seq (or tenant_seq) */
 	char prev[STORE_INDEX_MAX];
@@ -124,6 +126,12 @@ add_mark(struct verifier *v, const struct store_audit_mark *m)
 	char key[STORE_ID_MAX + 24];
 	struct slot *sl;
 
+	if (strcmp(m->key_id, v->key_id) != 0) {
+		bad(v, NULL, "%s of %s at %lld names key %s, not the key being "
+		    "verified with (%s)", m->kind, m->scope, (long long)m->seq,
+		    m->key_id, v->key_id);
+		return KURA_OK;
+	}
 	if (!audit_mark_verify(v->pk, m)) {
 		bad(v, NULL, "%s of %s at %lld: the signature does not verify",
 		    m->kind, m->scope, (long long)m->seq);
@@ -190,6 +198,15 @@ check_row(void *arg, const struct store_audit *row)
 	if (!v->res->ok)
 		return KURA_OK;
 	v->res->records++;
+	/* nothing may lie at or below the start of the chain (the retention
+	 * anchor, or 0): such a row was inserted by someone else */
+	if ((v->tenant == NULL && (row->seq <= v->anchor || row->seq <= 0)) ||
+	    (v->tenant != NULL && (row->tenant_seq <= v->anchor ||
+	    row->tenant_seq <= 0))) {
+		bad(v, row, "record %lld lies before the start of the chain: it was "
+		    "inserted", (long long)row->seq);
+		return KURA_OK;
+	}
 	if ((err = audit_row_hash(row, h)) != KURA_OK)
 		return err;
 	if (strcmp(h, row->hash) != 0) {
@@ -289,7 +306,10 @@ verifier_init(struct verifier *v, const char *tenant, const char *pk_b64,
 	v->next = 1;
 	if (kcrypto_init() != KURA_OK)
 		return KURA_EINTERNAL;
-	return audit_pk_decode(pk_b64, v->pk);
+	if (audit_pk_decode(pk_b64, v->pk) != KURA_OK)
+		return KURA_EINVAL;
+	audit_key_id(v->pk, v->key_id);
+	return KURA_OK;
 }
 
 kura_err
@@ -312,9 +332,9 @@ audit_verify_store(struct store *s, const char *tenant_id,
 		free(marks);
 		marks = NULL;
 	}
-	/* start after the expired prefix of this scope */
+	/* from the very bottom: rows below the anchor are forgeries */
 	if (err == KURA_OK)
-		err = store_audit_scan(s, tenant_id, v.anchor, check_row, &v);
+		err = store_audit_scan(s, tenant_id, INT64_MIN, check_row, &v);
 	if (err == KURA_OK)
 		finish(&v);
 	verifier_free(&v);

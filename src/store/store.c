@@ -1343,8 +1343,9 @@ store_audit_scan(struct store *s, const char *tenant_id, int64_t after,
 {
 	void *be;
 
-	if ((tenant_id != NULL && !field_ok(tenant_id, STORE_ID_MAX)) ||
-	    after < 0 || cb == NULL)
+	/* after may be negative: verification scans from the very bottom so
+	 * that no forged row below the chain start goes unseen */
+	if ((tenant_id != NULL && !field_ok(tenant_id, STORE_ID_MAX)) || cb == NULL)
 		return KURA_EINVAL;
 	CONN(s, be);
 	return s->ops->audit_scan(be, tenant_id, after, cb, arg);
@@ -1688,3 +1689,57 @@ store_alert_cursor_put(struct store *s, const char *name, int64_t seq)
 
 
 /* ---- health checks (0005) ---- */
+
+static const char *const health_statuses[] = { "ok", "degraded", "failing", NULL };
+
+kura_err
+store_health_put(struct store *s, const struct store_health *h)
+{
+	void *be;
+
+	if (h == NULL || !field_ok(h->component, sizeof(h->component)) ||
+	    !status_ok(h->status, health_statuses) ||
+	    !field_ok(h->detail, sizeof(h->detail)) || h->checked_us <= 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->health_put(be, h);
+}
+
+kura_err
+store_health_latest(struct store *s, struct store_health **ret_list,
+    size_t *ret_n)
+{
+	void *be;
+
+	if (ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->health_latest(be, ret_list, ret_n);
+}
+
+kura_err
+store_health_prune(struct store *s, int64_t before_us, size_t *ret_n)
+{
+	void *be;
+
+	if (before_us < 0 || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->health_prune(be, before_us, ret_n);
+}
+
+kura_err
+store_health_probe(struct store *s, const char *value, int64_t now_us)
+{
+	char back[STORE_HEALTH_PROBE_MAX];
+	kura_err err;
+	void *be;
+
+	if (!field_ok(value, STORE_HEALTH_PROBE_MAX) || now_us <= 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	if ((err = s->ops->health_probe_put(be, value, now_us)) != KURA_OK ||
+	    (err = s->ops->health_probe_get(be, back)) != KURA_OK)
+		return err;
+	return strcmp(back, value) == 0 ? KURA_OK : KURA_EIO;
+}

@@ -506,6 +506,47 @@ to_file(void *arg, const char *line, size_t len)
 	return fwrite(line, 1, len, k->f) == len ? KURA_OK : KURA_EIO;
 }
 
+/* A checkpoint or anchor must name the key it is verified with. */
+static void
+mark_naming_another_key_is_refused(void **state)
+{
+	struct fx *f = *state;
+	struct audit_verify_result res;
+	char path[128], *buf, *p;
+	struct sink k;
+	size_t n = 0, len;
+	long size;
+	FILE *fp;
+
+	fill(f, 1700000000000000LL);
+	assert_int_equal(audit_checkpoint(f->s, f->key, &n), KURA_OK);
+	snprintf(path, sizeof(path), "%s/export-key.jsonl", f->dir);
+	k.f = fopen(path, "w");
+	assert_non_null(k.f);
+	assert_int_equal(audit_export(f->s, NULL, f->pk, to_file, &k), KURA_OK);
+	fclose(k.f);
+	fp = fopen(path, "r+");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	size = ftell(fp);
+	len = (size_t)size;
+	buf = calloc(1, len + 1);
+	rewind(fp);
+	assert_int_equal(fread(buf, 1, len, fp), len);
+	p = strstr(buf, "\"key_id\":\"");
+	assert_non_null(p);
+	p += strlen("\"key_id\":\"");
+	*p = *p == '0' ? '1' : '0';       /* another key id, same length */
+	rewind(fp);
+	assert_int_equal(fwrite(buf, 1, len, fp), len);
+	fclose(fp);
+	assert_int_equal(audit_verify_file(path, f->pk, &res), KURA_OK);
+	assert_false(res.ok);
+	assert_non_null(strstr(res.reason, "names key"));
+	free(buf);
+	unlink(path);
+}
+
 static void
 export_verifies_offline_and_a_byte_change_is_caught(void **state)
 {
@@ -600,6 +641,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    export_verifies_offline_and_a_byte_change_is_caught, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    mark_naming_another_key_is_refused, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
