@@ -169,6 +169,16 @@ void api_me_sign_ins(struct http_req *req);
 void api_alerts_list(struct http_req *req);
 void api_alert_ack(struct http_req *req);
 /* metrics (metrics.c) */
+/* GET /metrics: Prometheus text format 0.0.4 (MON-2). */
+void api_metrics(struct http_req *req);
+/* http_app.completed: count the finished request (lock-free). */
+void api_metrics_completed(struct http_req *req);
+/* Start-up check of [metrics] token_file (private, not empty); *ret_msg
+ * says what is wrong. */
+kura_err api_metrics_check(const struct kura_config *cfg, char **ret_msg);
+/* http_app.notice: rate-limit block and summary records (gate.c). */
+void api_ratelimit_notice(void *ctx, const char *action, const char *client_ip,
+    const char *request_id, json_t *detail);
 void api_tokens_list(struct http_req *req);
 void api_token_create(struct http_req *req);
 void api_token_delete(struct http_req *req);

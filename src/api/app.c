@@ -154,4 +154,6 @@ app_http(struct app *app, struct http_app *ret_http)
 	ret_http->gate = api_gate;
 	ret_http->cleanup = api_cleanup;
 	ret_http->record = api_record;
+	ret_http->completed = api_metrics_completed;   /* metrics (MON-2) */
+	ret_http->notice = api_ratelimit_notice;       /* rate limits (MON-3) */
 }

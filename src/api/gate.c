@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "audit/audit.h"
 #include "core/log.h"
 #include "core/mem.h"
 
@@ -139,6 +140,11 @@ api_gate(struct http_req *req)
 			ok = unauthenticated(req);
 		goto out;
 	}
+	/* per user (or token on its own) and per tenant (MON-3): once the
+	 * caller is known, before the costlier key and settings work */
+	if (!http_rate_limit(req, HTTP_RL_USER, a->via_token ? a->token_id :
+	    a->user->id) || !http_rate_limit(req, HTTP_RL_TENANT, a->ctx.tenant_id))
+		goto out;
 	err = app_tenant_keys(app, &a->ctx, &a->keys);
 	if (err == KURA_OK)
 		err = api_settings_load(app, &a->ctx, a->keys, &a->settings);
@@ -221,4 +227,41 @@ out:
 	store_session_free(ses);
 	store_token_free(tok);
 	return ok;
+}
+
+/* ---- rate-limit records (MON-3) ---- */
+
+/*
+ * http_app.notice: the records of rate limiting that belong to no single
+ * request (see server.c: a refused request keeps its own record only when
+ * it is the first of its address in a minute).  They are operator events
+ * (no tenant: the address may be refused before anyone is known), queued
+ * to the group-commit writer without waiting: nobody waits for an answer.
+ * If the queue is full the event is logged instead.
+ */
+void
+api_ratelimit_notice(void *ctx, const char *action, const char *client_ip,
+    const char *request_id, json_t *detail)
+{
+	struct app *app = ctx;
+	struct audit_rec r;
+	kura_err err;
+
+	if (app->audit == NULL ||
+	    audit_rec_init(&r, "", "anonymous", "", action) != KURA_OK) {
+		json_decref(detail);
+		return;
+	}
+	snprintf(r.source_ip, sizeof(r.source_ip), "%s", client_ip);
+	snprintf(r.request_id, sizeof(r.request_id), "%s", request_id);
+	snprintf(r.resource_type, sizeof(r.resource_type), "address");
+	snprintf(r.resource_id, sizeof(r.resource_id), "%s", client_ip);
+	snprintf(r.outcome, sizeof(r.outcome), "denied");
+	r.status = 429;
+	r.detail = detail;
+	err = audit_submit(app->audit, &r, NULL, NULL);
+	if (err)
+		log_warn("%s for %s not recorded: %s", action, client_ip,
+		    kura_strerror(err));
+	audit_rec_clear(&r);
 }

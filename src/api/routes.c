@@ -17,8 +17,8 @@
 #define SES HTTP_ROUTE_SESSION
 
 const struct http_route api_routes[] = {
-	{ HTTP_GET, "/healthz", api_healthz, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
-	{ HTTP_GET, "/readyz", api_readyz, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+	{ HTTP_GET, "/healthz", api_healthz, "public", NULL, 0, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_PROBE },
+	{ HTTP_GET, "/readyz", api_readyz, "public", NULL, 0, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_PROBE },
 
 	{ HTTP_POST, "/api/v1/auth/login", api_auth_login, "public", "auth.login", 8 * KIB, PUB },
 	{ HTTP_POST, "/api/v1/auth/mfa", api_auth_mfa, "public", "auth.mfa", 4 * KIB, PUB },
@@ -72,6 +72,10 @@ const struct http_route api_routes[] = {
 	{ HTTP_POST, "/api/v1/alerts/{id}/ack", api_alert_ack, "audit.read", "alert.ack", 0, 0 },
 
 	/* metrics (metrics.c) */
+	/* public to the router: the handler admits only [metrics] allow
+	 * networks or the operator token (MON-2); not under /api, so no
+	 * audit record (a scraper every 15 s would drown the log) */
+	{ HTTP_GET, "/metrics", api_metrics, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
 	{ HTTP_GET, "/api/v1/tokens", api_tokens_list, "tokens.write", "token.list", 0, 0 },
 	{ HTTP_POST, "/api/v1/tokens", api_token_create, "tokens.write", "token.create", 16 * KIB, JSON },
 	{ HTTP_DELETE, "/api/v1/tokens/{id}", api_token_delete, "tokens.write", "token.delete", 0, 0 },

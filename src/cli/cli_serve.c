@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "core/log.h"
 #include "alerts/alerts.h"
+#include "api/api.h"
 #include "audit/audit.h"
 #include "http/http.h"
 #include "jobs/jobs.h"
@@ -140,6 +141,20 @@ cli_serve(int argc, char **argv)
 	}
 	app_http(&app, &happ);
 	/* metrics and rate limits */
+	err = api_metrics_check(cfg, &msg);
+	if (err) {
+		cli_err("%s", msg ? msg : kura_strerror(err));
+		goto out;
+	}
+	log_info("rate limits: %llu/s (burst %llu) per address, %llu/s (%llu) per "
+	    "user or token, %llu/s (%llu) per tenant; block after %llu refusals "
+	    "a minute for %llu s", (unsigned long long)cfg->rl_ip_rate,
+	    (unsigned long long)cfg->rl_ip_burst, (unsigned long long)cfg->rl_user_rate,
+	    (unsigned long long)cfg->rl_user_burst,
+	    (unsigned long long)cfg->rl_tenant_rate,
+	    (unsigned long long)cfg->rl_tenant_burst,
+	    (unsigned long long)cfg->rl_block_after,
+	    (unsigned long long)cfg->rl_block_s);
 	err = http_server_start(cfg, &happ, &srv, &msg);
 	if (err) {
 		cli_err("%s", msg ? msg : kura_strerror(err));

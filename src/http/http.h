@@ -41,6 +41,8 @@ enum http_method {
                                    enrolment is still required */
 #define HTTP_ROUTE_SESSION 0x8  /* account security: a browser session only,
                                    never an API token */
+#define HTTP_ROUTE_PROBE  0x10  /* health probe: exempt from the per-address
+                                   rate limit, not from blocks (MON-3) */
 
 typedef void (*http_handler)(struct http_req *req);
 
@@ -85,6 +87,14 @@ struct http_app {
 	bool (*record)(struct http_req *req);
 	/* Frees what the gate or handler hung on req (auth, work); may be NULL. */
 	void (*cleanup)(struct http_req *req);
+	/* Records a rate-limit event of a source address that no request's
+	 * own record carries (MON-3): action "ratelimit.block" when the
+	 * address is blocked, "ratelimit.summary" with the number of
+	 * refusals whose own records were skipped.  request_id may be "".
+	 * Takes detail.  Runs on request threads and the server's sweeper
+	 * thread, so it must only queue.  May be NULL. */
+	void (*notice)(void *ctx, const char *action, const char *client_ip,
+	    const char *request_id, json_t *detail);
 };
 
 struct http_req {
@@ -119,6 +129,8 @@ struct http_req {
 	void *conn;
 	int state;
 	bool audited;                       /* record written with the change */
+	bool audit_summarised;              /* a refusal counted in a summary
+	                                       record instead of its own (MON-3) */
 	json_t *audit_extra;                /* extra detail for the record */
 	bool recording;                     /* waiting for the audit writer */
 	bool record_nowait;                 /* reply already sent (early 413) */
@@ -167,6 +179,31 @@ void http_record_done(struct http_req *req);
 /* Run fn(req) on the worker pool; the connection is suspended and the
  * reply fn sets is sent when it returns.  Replies 503 if the queue is full. */
 void http_defer(struct http_req *req, http_handler fn);
+
+/* ---- rate limits (MON-3) ---- */
+
+enum http_rl_scope {
+	HTTP_RL_ADDRESS = 0,
+	HTTP_RL_USER,           /* a user, or an API token on its own */
+	HTTP_RL_TENANT,
+	HTTP_RL_BLOCKED,        /* refused because the address is blocked */
+	HTTP_RL_NSCOPES,
+};
+
+/* Take a token from the per-user or per-tenant bucket of key (the gate,
+ * after authentication).  True: go on.  False: req has its 429 reply with
+ * Retry-After; the refusal also counts toward blocking req's address. */
+bool http_rate_limit(struct http_req *req, enum http_rl_scope scope,
+    const char *key);
+
+struct http_rl_stats {
+	uint64_t refusals[HTTP_RL_NSCOPES];
+	size_t blocked_addresses;           /* blocked right now */
+};
+/* Counters for /metrics. */
+void http_server_rl_stats(struct http_server *srv, struct http_rl_stats *ret);
+/* Name of a scope for labels: "address", "user", "tenant", "blocked". */
+const char *http_rl_scope_name(enum http_rl_scope scope);
 
 /* ---- request accessors ---- */
 const char *http_header(struct http_req *req, const char *name);

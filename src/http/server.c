@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -17,11 +18,19 @@
 #include "core/parse.h"
 #include "crypto/kcrypto.h"
 #include "http/http.h"
+#include "http/ratelimit.h"
 #include "http/tls.h"
 
 #define MAX_DAEMONS CONFIG_MAX_LISTEN
 #define DEFER_QUEUE_MAX 1024
 #define DISCARD_MAX (1024 * 1024)   /* bytes of an over-limit body read and dropped */
+/* Rate-limit tables (MON-3): fixed sizes bound the memory (about 100
+ * bytes an entry); idle entries are evicted first. */
+#define RL_ADDR_CAPACITY 32768
+#define RL_USER_CAPACITY 16384
+#define RL_TENANT_CAPACITY 4096
+#define RL_SWEEP_S 5                /* summaries of ended windows this often */
+#define MAX_PROBES 4
 
 enum req_state {
 	RS_NEW = 0,       /* headers seen, body (if any) arriving */
@@ -53,6 +62,17 @@ struct http_server {
 	struct defer_job *qhead, *qtail;
 	size_t qlen;
 	bool qstop;
+
+	/* rate limits and blocks (MON-3) */
+	struct ratelimit *rl_addr, *rl_user, *rl_tenant;
+	atomic_uint_fast64_t rl_refusals[HTTP_RL_NSCOPES];
+	const char *probes[MAX_PROBES];     /* patterns of HTTP_ROUTE_PROBE routes */
+	size_t n_probes;
+	pthread_t sweeper;
+	bool sweeper_started;
+	pthread_mutex_t swlock;
+	pthread_cond_t swcond;
+	bool swstop;
 };
 
 static char *
@@ -373,6 +393,224 @@ req_free(struct http_server *srv, struct http_req *req)
 	free(req);
 }
 
+/* ---- rate limits (MON-3) ---- */
+
+static const char *const rl_scope_names[HTTP_RL_NSCOPES] = {
+	[HTTP_RL_ADDRESS] = "address",
+	[HTTP_RL_USER] = "user",
+	[HTTP_RL_TENANT] = "tenant",
+	[HTTP_RL_BLOCKED] = "blocked",
+};
+
+const char *
+http_rl_scope_name(enum http_rl_scope scope)
+{
+	return (unsigned)scope < HTTP_RL_NSCOPES ? rl_scope_names[scope] : "unknown";
+}
+
+/*
+ * Audit without flooding: the first refusal of an address in each minute
+ * (and the first while it is blocked) keeps its own record, so the log
+ * shows who was refused and on which route; later ones only count
+ * (req->audit_summarised) and the sweeper records one "ratelimit.summary"
+ * per address and minute with their number.  The start of a block is a
+ * record of its own ("ratelimit.block").  Both go through the app's
+ * notice hook, which only queues, so a refusal never waits on the disk.
+ */
+static void
+rl_notice(struct http_server *srv, const char *action, const char *ip,
+    const char *request_id, json_t *detail)
+{
+	if (srv->app.notice != NULL && detail != NULL)
+		srv->app.notice(srv->app.ctx, action, ip, request_id, detail);
+	else
+		json_decref(detail);
+}
+
+/* Reply 429 for a refusal in scope, with Retry-After. */
+static void
+rl_refuse(struct http_server *srv, struct http_req *req,
+    enum http_rl_scope scope, const struct ratelimit_result *res)
+{
+	char retry[24];
+
+	atomic_fetch_add_explicit(&srv->rl_refusals[scope], 1, memory_order_relaxed);
+	if (scope == HTTP_RL_BLOCKED)
+		http_reply_error(req, 429, "blocked",
+		    "too many refused requests from your address; try again later");
+	else
+		http_reply_error(req, 429, "rate_limited",
+		    "too many requests; slow down and try again later");
+	snprintf(retry, sizeof(retry), "%u", res->retry_after_s);
+	(void)http_add_header(req, "Retry-After", retry);
+	if (res->audit) {
+		if (req->audit_extra == NULL)
+			req->audit_extra = json_object();
+		if (req->audit_extra != NULL)
+			json_object_set_new(req->audit_extra, "ratelimit",
+			    json_string(rl_scope_names[scope]));
+	} else {
+		req->audit_summarised = true;
+	}
+	if (res->blocked_now) {
+		log_warn("address %s blocked for %llu s after %llu refused "
+		    "requests within a minute", req->client_ip,
+		    (unsigned long long)srv->cfg->rl_block_s,
+		    (unsigned long long)res->refusals);
+		rl_notice(srv, "ratelimit.block", req->client_ip, req->request_id,
+		    json_pack("{s:I,s:I,s:s}", "refusals", (json_int_t)res->refusals,
+		    "block_s", (json_int_t)srv->cfg->rl_block_s,
+		    "scope", rl_scope_names[scope]));
+	}
+}
+
+static bool
+is_probe(const struct http_server *srv, const char *url)
+{
+	for (size_t i = 0; i < srv->n_probes; i++)
+		if (strcmp(srv->probes[i], url) == 0)
+			return true;
+	return false;
+}
+
+/* Block and per-address bucket of req's client; false after a 429.
+ * Probes are only refused while the address is blocked. */
+static bool
+rl_address(struct http_server *srv, struct http_req *req, const char *url)
+{
+	struct ratelimit_result res;
+
+	ratelimit_take(srv->rl_addr, req->client_ip, kura_mono_us(),
+	    is_probe(srv, url), &res);
+	if (res.verdict == RATELIMIT_PASS)
+		return true;
+	rl_refuse(srv, req, res.verdict == RATELIMIT_BLOCKED ? HTTP_RL_BLOCKED :
+	    HTTP_RL_ADDRESS, &res);
+	return false;
+}
+
+bool
+http_rate_limit(struct http_req *req, enum http_rl_scope scope, const char *key)
+{
+	struct http_server *srv = req->srv;
+	struct ratelimit_result res, addr;
+	struct ratelimit *rl;
+	int64_t now = kura_mono_us();
+
+	rl = scope == HTTP_RL_USER ? srv->rl_user :
+	    scope == HTTP_RL_TENANT ? srv->rl_tenant : NULL;
+	if (rl == NULL || key == NULL || key[0] == '\0')
+		return true;
+	ratelimit_take(rl, key, now, false, &res);
+	if (res.verdict == RATELIMIT_PASS)
+		return true;
+	/* auditing and blocking go by address, whatever bucket refused */
+	ratelimit_note_refusal(srv->rl_addr, req->client_ip, now, &addr);
+	addr.retry_after_s = res.retry_after_s;
+	rl_refuse(srv, req, scope, &addr);
+	return false;
+}
+
+static void
+rl_summary(void *arg, const char *key, uint64_t unaudited)
+{
+	struct http_server *srv = arg;
+
+	rl_notice(srv, "ratelimit.summary", key, "", json_pack("{s:I,s:I}",
+	    "refusals", (json_int_t)unaudited,
+	    "window_s", (json_int_t)(RATELIMIT_WINDOW_US / 1000000)));
+}
+
+void
+http_server_rl_stats(struct http_server *srv, struct http_rl_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	for (size_t i = 0; i < HTTP_RL_NSCOPES; i++)
+		ret->refusals[i] = atomic_load_explicit(&srv->rl_refusals[i],
+		    memory_order_relaxed);
+	/* a sweep also reports windows that have ended: harmless here */
+	ret->blocked_addresses = ratelimit_sweep(srv->rl_addr, kura_mono_us(),
+	    false, rl_summary, srv);
+}
+
+static void *
+sweeper_main(void *arg)
+{
+	struct http_server *srv = arg;
+
+	pthread_mutex_lock(&srv->swlock);
+	while (!srv->swstop) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += RL_SWEEP_S;
+		while (!srv->swstop &&
+		    pthread_cond_timedwait(&srv->swcond, &srv->swlock, &until) == 0)
+			;
+		if (srv->swstop)
+			break;
+		pthread_mutex_unlock(&srv->swlock);
+		(void)ratelimit_sweep(srv->rl_addr, kura_mono_us(), false,
+		    rl_summary, srv);
+		pthread_mutex_lock(&srv->swlock);
+	}
+	pthread_mutex_unlock(&srv->swlock);
+	return NULL;
+}
+
+/* The three tables from the config, the probe list, the sweeper. */
+static kura_err
+rl_start(struct http_server *srv, char **ret_msg)
+{
+	const struct kura_config *cfg = srv->cfg;
+	struct ratelimit_policy addr = { cfg->rl_ip_rate, cfg->rl_ip_burst,
+	    cfg->rl_block_after, cfg->rl_block_s };
+	struct ratelimit_policy user = { cfg->rl_user_rate, cfg->rl_user_burst, 0, 0 };
+	struct ratelimit_policy tenant = { cfg->rl_tenant_rate, cfg->rl_tenant_burst,
+	    0, 0 };
+	kura_err err;
+
+	for (size_t i = 0; i < srv->app.n_routes; i++)
+		if ((srv->app.routes[i].flags & HTTP_ROUTE_PROBE) &&
+		    srv->n_probes < MAX_PROBES)
+			srv->probes[srv->n_probes++] = srv->app.routes[i].pattern;
+	if ((err = ratelimit_new(RL_ADDR_CAPACITY, &addr, &srv->rl_addr)) ||
+	    (err = ratelimit_new(RL_USER_CAPACITY, &user, &srv->rl_user)) ||
+	    (err = ratelimit_new(RL_TENANT_CAPACITY, &tenant, &srv->rl_tenant))) {
+		*ret_msg = srv_msg("cannot set up the rate limits: %s",
+		    kura_strerror(err));
+		return err;
+	}
+	if (pthread_create(&srv->sweeper, NULL, sweeper_main, srv) != 0) {
+		*ret_msg = srv_msg("cannot start the rate-limit thread");
+		return KURA_ENOMEM;
+	}
+	srv->sweeper_started = true;
+	return KURA_OK;
+}
+
+/* Stop the sweeper and record what is still unreported (shutdown: the
+ * audit writer stops after the server). */
+static void
+rl_stop(struct http_server *srv)
+{
+	if (srv->sweeper_started) {
+		pthread_mutex_lock(&srv->swlock);
+		srv->swstop = true;
+		pthread_cond_signal(&srv->swcond);
+		pthread_mutex_unlock(&srv->swlock);
+		pthread_join(srv->sweeper, NULL);
+		srv->sweeper_started = false;
+	}
+	if (srv->rl_addr != NULL)
+		(void)ratelimit_sweep(srv->rl_addr, kura_mono_us(), true,
+		    rl_summary, srv);
+	ratelimit_free(srv->rl_addr);
+	ratelimit_free(srv->rl_user);
+	ratelimit_free(srv->rl_tenant);
+	srv->rl_addr = srv->rl_user = srv->rl_tenant = NULL;
+}
+
 /* First call for a request: limits that need only the headers. */
 static void
 req_start(struct http_server *srv, struct http_req *req,
@@ -399,6 +637,11 @@ req_start(struct http_server *srv, struct http_req *req,
 	}
 	client_ip(conn, req->client_ip, sizeof(req->client_ip));
 	apply_forwarded(srv, conn, req->client_ip, sizeof(req->client_ip));
+	/* blocks and the per-address limit come before anything else */
+	if (!rl_address(srv, req, url)) {
+		req->state = RS_REJECTED;
+		return;
+	}
 
 	if (strcmp(version, MHD_HTTP_VERSION_1_1) == 0 &&
 	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host") == NULL) {
@@ -527,7 +770,7 @@ static bool
 needs_record(const struct http_server *srv, const struct http_req *req)
 {
 	return srv->app.record != NULL && !req->audited &&
-	    strncmp(req->path, "/api/", 5) == 0;
+	    !req->audit_summarised && strncmp(req->path, "/api/", 5) == 0;
 }
 
 void
@@ -751,10 +994,15 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 	MHD_set_panic_func(on_panic, NULL);
 	pthread_mutex_init(&srv->qlock, NULL);
 	pthread_cond_init(&srv->qcond, NULL);
+	pthread_mutex_init(&srv->swlock, NULL);
+	pthread_cond_init(&srv->swcond, NULL);
 	snprintf(srv->hsts, sizeof(srv->hsts), "max-age=%llu; includeSubDomains",
 	    (unsigned long long)cfg->hsts_max_age_s);
 
 	err = tls_load(cfg->tls_cert, cfg->tls_key, ret_msg);
+	if (err)
+		goto fail;
+	err = rl_start(srv, ret_msg);
 	if (err)
 		goto fail;
 	if (cfg->trusted_proxies != NULL && strcmp(cfg->trusted_proxies, "-") != 0) {
@@ -869,9 +1117,12 @@ http_server_stop(struct http_server *srv)
 		pthread_join(srv->workers[i], NULL);
 	for (size_t i = 0; i < srv->n_daemons; i++)
 		MHD_stop_daemon(srv->daemons[i]);
+	rl_stop(srv);
 	free(srv->workers);
 	pthread_mutex_destroy(&srv->qlock);
 	pthread_cond_destroy(&srv->qcond);
+	pthread_mutex_destroy(&srv->swlock);
+	pthread_cond_destroy(&srv->swcond);
 	tls_free_all();
 	free(srv);
 }

@@ -1,12 +1,14 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "api/app.h"
 #include "audit/audit.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "jobs/health.h"
 #include "jobs/jobs.h"
 
 /* The longest idle timeout a tenant may set (auth/settings.c): sessions
@@ -16,6 +18,11 @@
 struct jobs {
 	struct app *app;
 	unsigned period_s;
+	unsigned health_s;
+	struct health *health;
+	/* last status of each component, to log changes only */
+	enum health_status last[HEALTH_COMPONENTS];
+	bool have_last;
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -48,24 +55,85 @@ jobs_run_once(struct app *app, size_t *ret_sessions)
 	return err;
 }
 
+/*
+ * One health round (MON-1): results are stored by the checker; here the
+ * edge logs what changed, and a data directory short of space every round
+ * (the capacity alert of MON-2 until the alerts engine takes it over).
+ */
+static void
+health_round(struct jobs *j)
+{
+	struct health_result res[HEALTH_COMPONENTS];
+	kura_err err;
+
+	err = health_run(j->health, res);
+	if (err)
+		log_error("health: results not stored: %s", kura_strerror(err));
+	for (size_t i = 0; i < HEALTH_COMPONENTS; i++) {
+		bool changed = !j->have_last || j->last[i] != res[i].status;
+		bool disk_low = strcmp(res[i].component, "disk") == 0 &&
+		    res[i].status != HEALTH_OK;
+
+		if (disk_low)
+			log_warn("capacity: data directory low on space: %s",
+			    res[i].detail);
+		else if (changed && res[i].status != HEALTH_OK)
+			log_warn("health: %s %s: %s", res[i].component,
+			    health_status_name(res[i].status), res[i].detail);
+		else if (changed && j->have_last)
+			log_info("health: %s ok again: %s", res[i].component,
+			    res[i].detail);
+		j->last[i] = res[i].status;
+	}
+	j->have_last = true;
+}
+
+static void
+housekeeping_round(struct jobs *j)
+{
+	size_t n = 0;
+
+	if (jobs_run_once(j->app, &n) != KURA_OK)
+		log_warn("housekeeping: session purge failed");
+	else if (n > 0)
+		log_info("housekeeping: %zu ended session(s) removed", n);
+}
+
+/* Two schedules on one thread: housekeeping every period_s and health
+ * checks every health_s, both once at start.  Rounds that fall due while
+ * another runs simply run next (no catching up). */
 static void *
 jobs_main(void *arg)
 {
 	struct jobs *j = arg;
+	int64_t next_house = 0, next_health = 0;
 
 	pthread_mutex_lock(&j->lock);
 	while (!j->stop) {
 		struct timespec until;
-		size_t n = 0;
+		int64_t now = kura_mono_us(), next, wait_us;
 
 		pthread_mutex_unlock(&j->lock);
-		if (jobs_run_once(j->app, &n) != KURA_OK)
-			log_warn("housekeeping: session purge failed");
-		else if (n > 0)
-			log_info("housekeeping: %zu ended session(s) removed", n);
+		if (now >= next_health) {
+			health_round(j);
+			next_health = now + (int64_t)j->health_s * 1000000;
+		}
+		if (now >= next_house) {
+			housekeeping_round(j);
+			next_house = now + (int64_t)j->period_s * 1000000;
+		}
+		next = next_house < next_health ? next_house : next_health;
+		wait_us = next - kura_mono_us();
+		if (wait_us < 1000)
+			wait_us = 1000;
 		pthread_mutex_lock(&j->lock);
 		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += j->period_s;
+		until.tv_sec += (time_t)(wait_us / 1000000);
+		until.tv_nsec += (long)(wait_us % 1000000) * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
 		while (!j->stop &&
 		    pthread_cond_timedwait(&j->cond, &j->lock, &until) == 0)
 			;
@@ -84,11 +152,18 @@ jobs_start(struct app *app, unsigned period_s, struct jobs **ret_jobs)
 		return KURA_ENOMEM;
 	j->app = app;
 	j->period_s = period_s ? period_s : 60;
+	j->health_s = app->cfg->health_interval_s ?
+	    (unsigned)app->cfg->health_interval_s : 300;
+	if (health_new(app, &j->health) != KURA_OK) {
+		free(j);
+		return KURA_ENOMEM;
+	}
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
 	if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
 		pthread_mutex_destroy(&j->lock);
 		pthread_cond_destroy(&j->cond);
+		health_free(j->health);
 		free(j);
 		return KURA_ENOMEM;
 	}
@@ -108,5 +183,6 @@ jobs_stop(struct jobs *j)
 	pthread_join(j->thread, NULL);
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->cond);
+	health_free(j->health);
 	free(j);
 }

@@ -179,6 +179,13 @@ struct store_ops {
 	kura_err (*alert_cursor_get)(void *be, const char *name, int64_t *ret_seq);
 	kura_err (*alert_cursor_put)(void *be, const char *name, int64_t seq);
 	/* health (0005) */
+	kura_err (*health_put)(void *be, const struct store_health *h);
+	kura_err (*health_latest)(void *be, struct store_health **ret_list,
+	    size_t *ret_n);
+	kura_err (*health_prune)(void *be, int64_t before_us, size_t *ret_n);
+	kura_err (*health_probe_put)(void *be, const char *value, int64_t now_us);
+	/* ret_value has STORE_HEALTH_PROBE_MAX bytes */
+	kura_err (*health_probe_get)(void *be, char *ret_value);
 };
 
 /* Free a row's owned members and zero them (the row itself is not

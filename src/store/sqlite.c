@@ -146,6 +146,11 @@ enum sq_stmt {
 	SQ_ALERT_CURSOR_GET,
 	SQ_ALERT_CURSOR_PUT,
 	/* health (0005) */
+	SQ_HEALTH_PUT,
+	SQ_HEALTH_LATEST,
+	SQ_HEALTH_PRUNE,
+	SQ_HEALTH_PROBE_PUT,
+	SQ_HEALTH_PROBE_GET,
 	SQ_STMT_COUNT
 };
 
@@ -407,6 +412,19 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "INSERT INTO alert_cursor (name, seq) VALUES (?1, ?2) "
 	    "ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)",
 	/* health (0005) */
+	[SQ_HEALTH_PUT] =
+	    "INSERT INTO health_checks (component, status, detail, checked_us) "
+	    "VALUES (?1, ?2, ?3, ?4)",
+	[SQ_HEALTH_LATEST] =
+	    "SELECT component, status, detail, checked_us FROM health_checks "
+	    "WHERE id IN (SELECT MAX(id) FROM health_checks GROUP BY component) "
+	    "ORDER BY component",
+	[SQ_HEALTH_PRUNE] = "DELETE FROM health_checks WHERE checked_us < ?1",
+	[SQ_HEALTH_PROBE_PUT] =
+	    "INSERT INTO health_probe (id, value, written_us) VALUES (1, ?1, ?2) "
+	    "ON CONFLICT (id) DO UPDATE SET value = excluded.value, "
+	    "written_us = excluded.written_us",
+	[SQ_HEALTH_PROBE_GET] = "SELECT value FROM health_probe WHERE id = 1",
 };
 
 struct sq_conn {
@@ -3115,6 +3133,101 @@ sq_alert_cursor_put(void *be, const char *name, int64_t seq)
 
 /* ---- health (0005) ---- */
 
+static kura_err
+sq_health_put(void *be, const struct store_health *h)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_HEALTH_PUT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, h->component);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 2, h->status);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 3, h->detail);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 4, h->checked_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_health_row(sqlite3_stmt *st, void *item)
+{
+	struct store_health *h = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, h->component, sizeof(h->component))) ||
+	    (err = sq_col_text(st, 1, h->status, sizeof(h->status))) ||
+	    (err = sq_col_text(st, 2, h->detail, sizeof(h->detail))))
+		return err;
+	h->checked_us = sqlite3_column_int64(st, 3);
+	return KURA_OK;
+}
+
+static kura_err
+sq_health_latest(void *be, struct store_health **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_stmt(be, SQ_HEALTH_LATEST, &st)) != KURA_OK ||
+	    (err = sq_list(st, sizeof(struct store_health), sq_health_row,
+	    sq_nothing_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_health_prune(void *be, int64_t before_us, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+
+	if ((err = sq_stmt(be, SQ_HEALTH_PRUNE, &st)) != KURA_OK)
+		return err;
+	return sq_write(be, st, sqlite3_bind_int64(st, 1, before_us), ret_n);
+}
+
+static kura_err
+sq_health_probe_put(void *be, const char *value, int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_HEALTH_PROBE_PUT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, value);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, now_us);
+	if ((err = sq_write(be, st, rc, &changed)) != KURA_OK)
+		return err;
+	return changed == 1 ? KURA_OK : KURA_EIO;
+}
+
+static kura_err
+sq_health_probe_get(void *be, char *ret_value)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_HEALTH_PROBE_GET, &st)) != KURA_OK)
+		return err;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		err = sq_col_text(st, 0, ret_value, STORE_HEALTH_PROBE_MAX);
+	else
+		err = rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+	sq_done(st);
+	return err;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.init = sq_init,
@@ -3194,4 +3307,9 @@ const struct store_ops store_sqlite_ops = {
 	.alert_cursor_get = sq_alert_cursor_get,
 	.alert_cursor_put = sq_alert_cursor_put,
 	/* health (0005) */
+	.health_put = sq_health_put,
+	.health_latest = sq_health_latest,
+	.health_prune = sq_health_prune,
+	.health_probe_put = sq_health_probe_put,
+	.health_probe_get = sq_health_probe_get,
 };

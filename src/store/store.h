@@ -548,5 +548,26 @@ kura_err store_alert_cursor_put(struct store *s, const char *name,
 
 
 /* ---- health checks (0005) ---- */
+/* Operator data (no tenant): one row per component and round (MON-1). */
+#define STORE_HEALTH_COMPONENT_MAX 32
+#define STORE_HEALTH_DETAIL_MAX 256
+#define STORE_HEALTH_PROBE_MAX 64
+
+struct store_health {
+	char component[STORE_HEALTH_COMPONENT_MAX];  /* database, disk, ... */
+	char status[STORE_STATUS_MAX];               /* ok|degraded|failing */
+	char detail[STORE_HEALTH_DETAIL_MAX];        /* no secrets */
+	int64_t checked_us;
+};
+
+kura_err store_health_put(struct store *s, const struct store_health *h);
+/* The newest result of every component, by component name. */
+kura_err store_health_latest(struct store *s, struct store_health **ret_list,
+    size_t *ret_n);
+/* Remove results checked before before_us; *ret_n = rows removed. */
+kura_err store_health_prune(struct store *s, int64_t before_us, size_t *ret_n);
+/* Write value to the probe row and read it back: KURA_EIO if what comes
+ * back differs (a write/read round trip through the database). */
+kura_err store_health_probe(struct store *s, const char *value, int64_t now_us);
 
 #endif
