@@ -29,10 +29,12 @@
 
 #include "api/api.h"
 #include "api/build_info.h"
+#include "alerts/alerts.h"
 #include "audit/audit.h"
 #include "core/cidr.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "siem/siem.h"
 
 #define M_MAX_ROUTES 256                /* rows of the route table counted */
 #define M_SLOTS 24                      /* (method, status) pairs per route,
@@ -436,6 +438,39 @@ put_audit(struct kbuf *b, struct app *app)
 	    (unsigned long long)batches);
 }
 
+/* The observers of the audit stream: SIEM forwarding (LOG-7) and the
+ * alerts engine (LOG-6).  A growing drop count means records did not
+ * reach them (they remain in the audit log). */
+static void
+put_observers(struct kbuf *b)
+{
+	struct siem_stats ss;
+	struct alerts_stats as;
+
+	siem_stats(NULL, &ss);
+	alerts_serve_stats(&as);
+	head(b, "kura_siem_queue_depth", "gauge", "Audit records waiting for the SIEM.");
+	(void)kbuf_printf(b, "kura_siem_queue_depth %zu\n", ss.depth);
+	head(b, "kura_siem_delivered_total", "counter", "Audit records delivered to the SIEM.");
+	(void)kbuf_printf(b, "kura_siem_delivered_total %llu\n",
+	    (unsigned long long)ss.delivered);
+	head(b, "kura_siem_dropped_total", "counter",
+	    "Audit records dropped because the SIEM queue was full.");
+	(void)kbuf_printf(b, "kura_siem_dropped_total %llu\n",
+	    (unsigned long long)ss.dropped);
+	head(b, "kura_siem_connected", "gauge", "1 while the SIEM sink is open.");
+	(void)kbuf_printf(b, "kura_siem_connected %d\n", ss.connected ? 1 : 0);
+	head(b, "kura_alerts_raised_total", "counter", "Alerts stored.");
+	(void)kbuf_printf(b, "kura_alerts_raised_total %llu\n",
+	    (unsigned long long)as.raised);
+	head(b, "kura_alerts_queue_depth", "gauge", "Audit records waiting for the alert rules.");
+	(void)kbuf_printf(b, "kura_alerts_queue_depth %zu\n", as.queued);
+	head(b, "kura_alerts_dropped_total", "counter",
+	    "Audit records the alert rules never saw (queue full).");
+	(void)kbuf_printf(b, "kura_alerts_dropped_total %llu\n",
+	    (unsigned long long)as.dropped);
+}
+
 static void
 put_limits(struct kbuf *b, struct http_req *req)
 {
@@ -499,6 +534,7 @@ api_metrics(struct http_req *req)
 	    (unsigned long long)atomic_load(&m_signin_failures));
 	put_limits(&b, req);
 	put_audit(&b, app);
+	put_observers(&b);
 	put_process(&b, cfg);
 	put_health(&b, app);
 	head(&b, "kura_build_info", "gauge", "The running kura version.");
