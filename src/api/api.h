@@ -183,4 +183,14 @@ void api_tokens_list(struct http_req *req);
 void api_token_create(struct http_req *req);
 void api_token_delete(struct http_req *req);
 
+/* workspace: files (files.c) */
+void api_files_create(struct http_req *req);
+void api_files_list(struct http_req *req);
+void api_files_get(struct http_req *req);
+void api_files_patch(struct http_req *req);
+void api_files_delete(struct http_req *req);
+void api_files_upload(struct http_req *req);
+void api_files_download(struct http_req *req);
+/* workspace: projects, directories, tasks, usage, exports */
+
 #endif

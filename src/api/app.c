@@ -41,6 +41,11 @@ app_init(struct app *app, const struct kura_config *cfg, bool migrate,
 			goto out;
 		}
 	}
+	app->blob_root = kbuf_strdupf(8192, "%s/blobs", cfg->data_dir);
+	if (app->blob_root == NULL) {
+		err = KURA_ENOMEM;
+		goto out;
+	}
 	err = store_open_sqlite(cfg->database, &app->store);
 	if (err == KURA_OK && migrate)
 		err = store_migrate(app->store);
@@ -64,6 +69,8 @@ app_fini(struct app *app)
 	app->store = NULL;
 	kcrypto_keyring_free(app->keyring);
 	app->keyring = NULL;
+	free(app->blob_root);
+	app->blob_root = NULL;
 	pthread_rwlock_destroy(&app->kr_lock);
 }
 

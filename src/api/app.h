@@ -24,6 +24,8 @@ struct app {
 	 * sign-in costs the same (IAM-9). */
 	struct kcrypto_pwparams pw;
 	char dummy_hash[KCRYPTO_PWHASH_LEN];
+	/* Content files (src/blob): DATA_DIR/blobs. */
+	char *blob_root;
 	/* The audit writer (serve only; NULL in CLI commands). */
 	struct audit *audit;
 };

@@ -57,6 +57,8 @@ static const struct cfg_entry cfg_table[] = {
 	  "Largest JSON request body; a route may set a smaller limit. More answers 413." },
 	{ "limits", "max_json_depth", CFG_U64, OFF(max_json_depth), "16", 2, 64, NULL,
 	  "Deepest nesting of arrays/objects in a JSON body; deeper answers 400." },
+	{ "limits", "max_upload_bytes", CFG_U64, OFF(max_upload_bytes), "5368709120", 1024, 1099511627776ULL, NULL,
+	  "Largest file upload (streamed, encrypted as it arrives); tenants' own limits and quotas apply too." },
 	{ "keys", "kek_file", CFG_PATH, OFF(kek_file), "keys/kek.keys", 0, 4096, NULL,
 	  "Key-encryption keyring; must be mode 0600. Rotate with 'kura key rotate-kek'." },
 	{ "store", "database", CFG_PATH, OFF(database), "kura.db", 0, 4096, NULL,

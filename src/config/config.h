@@ -38,6 +38,7 @@ struct kura_config {
 	uint64_t max_header_bytes;
 	uint64_t max_body_bytes;
 	uint64_t max_json_depth;
+	uint64_t max_upload_bytes;         /* bound of any streamed upload */
 
 	/* [keys] */
 	char *kek_file;

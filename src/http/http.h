@@ -43,6 +43,28 @@ enum http_method {
                                    never an API token */
 #define HTTP_ROUTE_PROBE  0x10  /* health probe: exempt from the per-address
                                    rate limit, not from blocks (MON-3) */
+#define HTTP_ROUTE_STREAM 0x20  /* raw body streamed to the handler in phases
+                                   (uploads): authenticated on the headers,
+                                   never buffered; max_body is the route's
+                                   own bound, capped by [limits]
+                                   max_upload_bytes */
+
+/* Phases of a streamed request: the handler runs once with START (headers
+ * in, gate passed, no body yet), once per body piece with DATA (req->chunk,
+ * req->chunk_len), and once with END.  Replying in START or DATA rejects
+ * the upload (the rest of the body is not read). */
+enum http_stream_phase {
+	HTTP_STREAM_NONE = 0,
+	HTTP_STREAM_START,
+	HTTP_STREAM_DATA,
+	HTTP_STREAM_END,
+};
+
+/* Reads len bytes of a streamed reply at pos into buf; *ret_n = 0 only at
+ * the end.  An error after the headers went out aborts the connection
+ * (the client sees a short body, never wrong data). */
+typedef kura_err (*http_reader_fn)(void *arg, uint64_t pos, char *buf,
+    size_t len, size_t *ret_n);
 
 typedef void (*http_handler)(struct http_req *req);
 
@@ -123,6 +145,17 @@ struct http_req {
 	char *resp_hdr_value[HTTP_MAX_RESP_HEADERS];
 	size_t n_resp_hdrs;
 	const char *error_code;             /* for logs/audit: the error code sent */
+	/* streamed reply (downloads): set by http_reply_stream */
+	http_reader_fn resp_reader;
+	void *resp_reader_arg;
+	void (*resp_reader_free)(void *arg);
+	uint64_t resp_stream_len;
+
+	/* streamed request body (HTTP_ROUTE_STREAM) */
+	enum http_stream_phase phase;
+	const uint8_t *chunk;
+	size_t chunk_len;
+	uint64_t content_length;            /* UINT64_MAX when not given */
 
 	/* server internals */
 	struct http_server *srv;
@@ -166,6 +199,10 @@ void http_reply_error(struct http_req *req, unsigned status, const char *code,
 /* Raw reply; copies data. */
 void http_reply_raw(struct http_req *req, unsigned status, const char *type,
     const void *data, size_t len);
+/* Streamed reply of len bytes read through reader (which owns arg; free
+ * is called with arg when the response is done, may be NULL). */
+void http_reply_stream(struct http_req *req, unsigned status, const char *type,
+    uint64_t len, http_reader_fn reader, void *arg, void (*free_fn)(void *arg));
 /* Extra response header (Set-Cookie, Retry-After, Allow...); copies both. */
 kura_err http_add_header(struct http_req *req, const char *name,
     const char *value);

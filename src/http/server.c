@@ -98,6 +98,25 @@ reply_clear(struct http_req *req)
 {
 	KURA_FREE(req->resp_body);
 	req->resp_len = 0;
+	if (req->resp_reader_free != NULL && req->resp_reader_arg != NULL)
+		req->resp_reader_free(req->resp_reader_arg);
+	req->resp_reader = NULL;
+	req->resp_reader_arg = NULL;
+	req->resp_reader_free = NULL;
+}
+
+void
+http_reply_stream(struct http_req *req, unsigned status, const char *type,
+    uint64_t len, http_reader_fn reader, void *arg, void (*free_fn)(void *arg))
+{
+	reply_clear(req);
+	req->resp_reader = reader;
+	req->resp_reader_arg = arg;
+	req->resp_reader_free = free_fn;
+	req->resp_stream_len = len;
+	req->status = status;
+	req->resp_type = type;
+	req->replied = true;
 }
 
 void
@@ -243,6 +262,36 @@ free_cb(void *p)
 	free(p);
 }
 
+/* A streamed reply handed to libmicrohttpd. */
+struct stream_reply {
+	http_reader_fn reader;
+	void *arg;
+	void (*free_fn)(void *arg);
+};
+
+static ssize_t
+stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream_reply *sr = cls;
+	size_t n = 0;
+
+	if (sr->reader(sr->arg, pos, buf, max, &n) != KURA_OK)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return (ssize_t)n;
+}
+
+static void
+stream_free(void *cls)
+{
+	struct stream_reply *sr = cls;
+
+	if (sr->free_fn != NULL)
+		sr->free_fn(sr->arg);
+	free(sr);
+}
+
 /* Queue req's reply with the headers every response carries. */
 static enum MHD_Result
 send_reply(struct http_server *srv, struct MHD_Connection *conn,
@@ -253,7 +302,24 @@ send_reply(struct http_server *srv, struct MHD_Connection *conn,
 
 	if (!req->replied)
 		http_reply_error(req, 500, "internal", "internal error");
-	if (req->resp_body == NULL) {
+	if (req->resp_reader != NULL) {
+		struct stream_reply *sr = kura_calloc(1, sizeof(*sr));
+		if (sr == NULL)
+			return MHD_NO;
+		sr->reader = req->resp_reader;
+		sr->arg = req->resp_reader_arg;
+		sr->free_fn = req->resp_reader_free;
+		resp = MHD_create_response_from_callback(req->resp_stream_len,
+		    64 * 1024, stream_read, sr, stream_free);
+		if (resp == NULL) {
+			free(sr);
+			return MHD_NO;
+		}
+		/* the response owns the reader now */
+		req->resp_reader = NULL;
+		req->resp_reader_arg = NULL;
+		req->resp_reader_free = NULL;
+	} else if (req->resp_body == NULL) {
 		/* reply ran out of memory: send a fixed body */
 		static const char oom[] =
 		    "{\"error\":{\"code\":\"internal\",\"message\":\"internal error\"}}";
@@ -385,7 +451,7 @@ req_free(struct http_server *srv, struct http_req *req)
 	kbuf_free(&req->body);
 	json_decref(req->json);
 	json_decref(req->audit_extra);
-	free(req->resp_body);
+	reply_clear(req);
 	for (size_t i = 0; i < req->n_resp_hdrs; i++) {
 		free(req->resp_hdr_name[i]);
 		free(req->resp_hdr_value[i]);
@@ -679,8 +745,16 @@ req_start(struct http_server *srv, struct http_req *req,
 		req->state = RS_REJECTED;
 		return;
 	}
-	kbuf_init(&req->body, req->route->max_body < cfg->max_body_bytes ?
-	    req->route->max_body : cfg->max_body_bytes);
+	if (req->route->flags & HTTP_ROUTE_STREAM) {
+		/* streamed: nothing is buffered; the bound is the route's */
+		kbuf_init(&req->body, 0);
+		req->body.max = req->route->max_body < cfg->max_upload_bytes ?
+		    req->route->max_body : (size_t)cfg->max_upload_bytes;
+	} else {
+		kbuf_init(&req->body, req->route->max_body < cfg->max_body_bytes ?
+		    req->route->max_body : cfg->max_body_bytes);
+	}
+	req->content_length = UINT64_MAX;
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL) {
@@ -693,7 +767,20 @@ req_start(struct http_server *srv, struct http_req *req,
 			http_reply_error(req, 413, "body_too_large",
 			    "the request body is larger than allowed");
 			req->state = RS_REJECTED;
+		} else {
+			req->content_length = n;
 		}
+	}
+	if (req->state == RS_NEW && (req->route->flags & HTTP_ROUTE_STREAM)) {
+		/* authenticate on the headers, before accepting body bytes */
+		if (srv->app.gate != NULL && !srv->app.gate(req)) {
+			req->state = RS_REJECTED;
+			return;
+		}
+		req->phase = HTTP_STREAM_START;
+		req->route->handler(req);
+		if (req->replied)
+			req->state = RS_REJECTED;
 	}
 }
 
@@ -830,7 +917,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		req_start(srv, req, conn, url, method, version);
 		/* A rejected request with a body pending: answer now and let
 		 * libmicrohttpd close the connection rather than read the body. */
-		if (req->state == RS_REJECTED && req->status == 413) {
+		if (req->state == RS_REJECTED && (req->status == 413 ||
+		    (req->route != NULL && (req->route->flags & HTTP_ROUTE_STREAM)))) {
 			if (needs_record(srv, req)) {
 				req->record_nowait = true;
 				(void)srv->app.record(req);
@@ -852,6 +940,32 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				return MHD_NO;
 			return MHD_YES;
 		}
+		if (req->route->flags & HTTP_ROUTE_STREAM) {
+			/* body.len counts streamed bytes (body.data stays empty) */
+			if (__builtin_add_overflow(req->body.len, n, &req->body.len) ||
+			    req->body.len > req->body.max) {
+				http_reply_error(req, 413, "body_too_large",
+				    "the upload is larger than allowed");
+			} else {
+				req->phase = HTTP_STREAM_DATA;
+				req->chunk = (const uint8_t *)upload_data;
+				req->chunk_len = n;
+				req->route->handler(req);
+				req->chunk = NULL;
+				req->chunk_len = 0;
+			}
+			if (req->replied) {
+				/* rejected mid-body: no reply can be queued until
+				 * the body ends, so stop reading (close) */
+				req->state = RS_REJECTED;
+				if (needs_record(srv, req)) {
+					req->record_nowait = true;
+					(void)srv->app.record(req);
+				}
+				return MHD_NO;
+			}
+			return MHD_YES;
+		}
 		if (kbuf_append(&req->body, upload_data, n) != KURA_OK) {
 			http_reply_error(req, 413, "body_too_large",
 			    "the request body is larger than allowed");
@@ -867,7 +981,13 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (req->state != RS_REJECTED && !req->deferred) {
 		req->state = RS_RUNNING;
-		run_handler(srv, req);
+		if (req->route->flags & HTTP_ROUTE_STREAM) {
+			/* the gate ran on the headers; the body went to the handler */
+			req->phase = HTTP_STREAM_END;
+			req->route->handler(req);
+		} else {
+			run_handler(srv, req);
+		}
 		if (req->deferred)
 			return MHD_YES;
 	}

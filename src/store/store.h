@@ -570,4 +570,258 @@ kura_err store_health_prune(struct store *s, int64_t before_us, size_t *ret_n);
  * back differs (a write/read round trip through the database). */
 kura_err store_health_probe(struct store *s, const char *value, int64_t now_us);
 
+/* ---- workspace (0006): projects, directories, files, tasks, labels,
+ * usage and quotas, exports.  Names, descriptions, labels, titles,
+ * content types and plaintext hashes arrive sealed (BLOB); *_index
+ * fields are blind indexes for uniqueness and label filtering. ---- */
+
+#define STORE_ROOT_DIR ""              /* directory_id / parent_id of a root */
+
+struct store_project {
+	char id[STORE_ID_MAX];              /* prj_... */
+	char tenant_id[STORE_ID_MAX];
+	char name_index[STORE_INDEX_MAX];   /* unique per tenant */
+	struct store_blob name;
+	struct store_blob description;      /* may be empty */
+	struct store_blob labels;           /* sealed JSON array, may be empty */
+	char created_by[STORE_ID_MAX];
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+struct store_member {
+	char project_id[STORE_ID_MAX];
+	char user_id[STORE_ID_MAX];
+	char role[STORE_STATUS_MAX];        /* owner|editor|viewer */
+	int64_t added_us;
+};
+
+struct store_dir {
+	char id[STORE_ID_MAX];              /* dir_... */
+	char tenant_id[STORE_ID_MAX];
+	char project_id[STORE_ID_MAX];
+	char parent_id[STORE_ID_MAX];       /* "" at the project's root */
+	char name_index[STORE_INDEX_MAX];   /* unique among siblings (dirs and files) */
+	struct store_blob name;
+	struct store_blob labels;
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+struct store_file {
+	char id[STORE_ID_MAX];              /* fil_... */
+	char tenant_id[STORE_ID_MAX];
+	char project_id[STORE_ID_MAX];
+	char directory_id[STORE_ID_MAX];    /* "" at the root */
+	char name_index[STORE_INDEX_MAX];
+	struct store_blob name;
+	struct store_blob labels;
+	char kind[STORE_STATUS_MAX];        /* user|generated (DAT-3) */
+	uint32_t current_version;           /* 0 while none is committed */
+	char created_by[STORE_ID_MAX];
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+struct store_file_version {
+	char file_id[STORE_ID_MAX];
+	uint32_t version;                   /* 1, 2, ... */
+	char blob_id[STORE_ID_MAX];         /* blb_... (src/blob) */
+	uint64_t size;                      /* plaintext bytes */
+	struct store_blob sha256;           /* sealed hex of the plaintext */
+	struct store_blob content_type;     /* sealed, may be empty */
+	char uploaded_by[STORE_ID_MAX];
+	int64_t created_us;
+};
+
+struct store_task {
+	char id[STORE_ID_MAX];              /* tsk_... */
+	char tenant_id[STORE_ID_MAX];
+	char project_id[STORE_ID_MAX];
+	struct store_blob title;
+	struct store_blob description;      /* may be empty */
+	struct store_blob labels;
+	char status[STORE_STATUS_MAX];      /* open|in_progress|done */
+	char assignee_id[STORE_ID_MAX];     /* "" for none */
+	int64_t due_us;                     /* 0 for none */
+	char created_by[STORE_ID_MAX];
+	int64_t created_us;
+	int64_t updated_us;
+};
+
+struct store_usage {
+	uint64_t bytes;                     /* plaintext bytes of every kept version */
+	uint64_t files;                     /* files (not versions) */
+	uint64_t max_bytes;                 /* quota; operator-set */
+	uint64_t max_files;
+};
+
+struct store_export {
+	char id[STORE_ID_MAX];              /* exp_... */
+	char tenant_id[STORE_ID_MAX];
+	char status[STORE_STATUS_MAX];      /* queued|running|ready|failed|expired */
+	char blob_id[STORE_ID_MAX];         /* "" until ready */
+	uint64_t size;
+	char requested_by[STORE_ID_MAX];
+	int64_t created_us;
+	int64_t ready_us;
+	int64_t expires_us;
+};
+
+/* projects (tenant scope).  KURA_EEXIST for a taken name_index. */
+kura_err store_project_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_project *p);
+kura_err store_project_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_project **ret_p);
+/* Every project of the tenant (member_id NULL) or those member_id belongs
+ * to, ordered by id. */
+kura_err store_project_list(struct store *s, const struct store_tctx *ctx,
+    const char *member_id, struct store_project **ret_list, size_t *ret_n);
+/* Writes name, name_index, description, labels, updated_us. */
+kura_err store_project_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_project *p);
+/* Deletes the project with its members, directories, files (their version
+ * rows), tasks and label rows.  The caller removes the content files of
+ * the blob ids returned (malloc'd array of STORE_ID_MAX strings). */
+kura_err store_project_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id, char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n);
+void store_project_free(struct store_project *p);
+void store_project_list_free(struct store_project *list, size_t n);
+
+/* members: put inserts or changes the role; KURA_ENOENT from get when the
+ * user is not a member. */
+kura_err store_member_put(struct store *s, const struct store_tctx *ctx,
+    const struct store_member *m);
+kura_err store_member_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *user_id, struct store_member *ret_m);
+kura_err store_member_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, struct store_member **ret_list, size_t *ret_n);
+kura_err store_member_delete(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *user_id);
+
+/* directories.  KURA_EEXIST when a sibling directory or file has the same
+ * name_index; KURA_ENOENT when parent_id is not a directory of the project. */
+kura_err store_dir_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_dir *d);
+kura_err store_dir_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, struct store_dir **ret_d);
+/* Children directories of parent_id ("" for the root), ordered by id. */
+kura_err store_dir_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *parent_id, struct store_dir **ret_list,
+    size_t *ret_n);
+/* Rename / move: writes parent_id, name_index, name, labels, updated_us;
+ * KURA_ECONFLICT if the move would put a directory inside itself. */
+kura_err store_dir_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_dir *d);
+/* Number of directories and files directly inside. */
+kura_err store_dir_children(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, uint64_t *ret_n);
+/* Delete the directory and everything under it; blob ids as for projects. */
+kura_err store_dir_delete_tree(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n);
+void store_dir_free(struct store_dir *d);
+void store_dir_list_free(struct store_dir *list, size_t n);
+
+/* files.  KURA_EEXIST when a sibling has the same name_index. */
+kura_err store_file_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_file *f);
+kura_err store_file_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, struct store_file **ret_f);
+kura_err store_file_get_by_name(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *directory_id, const char *name_index,
+    struct store_file **ret_f);
+kura_err store_file_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *directory_id,
+    struct store_file **ret_list, size_t *ret_n);
+/* Writes directory_id, name_index, name, labels, kind, current_version,
+ * updated_us. */
+kura_err store_file_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_file *f);
+/* Delete with its versions and links; blob ids as for projects. */
+kura_err store_file_delete(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n);
+void store_file_free(struct store_file *f);
+void store_file_list_free(struct store_file *list, size_t n);
+
+kura_err store_version_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_file_version *v);
+kura_err store_version_get(struct store *s, const struct store_tctx *ctx,
+    const char *file_id, uint32_t version, struct store_file_version *ret_v);
+/* Newest first. */
+kura_err store_version_list(struct store *s, const struct store_tctx *ctx,
+    const char *file_id, struct store_file_version **ret_list, size_t *ret_n);
+/* Delete all but the newest keep versions; returns their blob ids and
+ * the bytes they held. */
+kura_err store_version_prune(struct store *s, const struct store_tctx *ctx,
+    const char *file_id, uint32_t keep, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n, uint64_t *ret_bytes);
+void store_version_clear(struct store_file_version *v);
+void store_version_list_free(struct store_file_version *list, size_t n);
+
+/* tasks; list filters by status and assignee when given (NULL = any). */
+kura_err store_task_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_task *t);
+kura_err store_task_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, struct store_task **ret_t);
+kura_err store_task_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *status, const char *assignee_id,
+    struct store_task **ret_list, size_t *ret_n);
+/* Writes title, description, labels, status, assignee_id, due_us, updated_us. */
+kura_err store_task_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_task *t);
+kura_err store_task_delete(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id);
+/* Links between a task and files of the same project. */
+kura_err store_task_link(struct store *s, const struct store_tctx *ctx,
+    const char *task_id, const char *file_id);
+kura_err store_task_unlink(struct store *s, const struct store_tctx *ctx,
+    const char *task_id, const char *file_id);
+/* File ids linked to the task, as a malloc'd array. */
+kura_err store_task_files(struct store *s, const struct store_tctx *ctx,
+    const char *task_id, char (**ret_ids)[STORE_ID_MAX], size_t *ret_n);
+void store_task_free(struct store_task *t);
+void store_task_list_free(struct store_task *list, size_t n);
+
+/* labels (DAT-1): blind indexes of a resource's labels, for filtering.
+ * resource_type is one of project|directory|file|task|role|token. */
+kura_err store_labels_set(struct store *s, const struct store_tctx *ctx,
+    const char *resource_type, const char *resource_id,
+    const char (*indexes)[STORE_INDEX_MAX], size_t n);
+/* Ids of the tenant's resources of a type carrying the label. */
+kura_err store_labels_find(struct store *s, const struct store_tctx *ctx,
+    const char *resource_type, const char *label_index,
+    char (**ret_ids)[STORE_ID_MAX], size_t *ret_n);
+
+/* usage and quotas (tenant scope; quotas are set by operators).  A
+ * tenant without a quota row has the defaults passed in by the caller. */
+kura_err store_usage_get(struct store *s, const struct store_tctx *ctx,
+    uint64_t default_max_bytes, uint64_t default_max_files,
+    struct store_usage *ret_u);
+/* Add (or with negative deltas, remove) usage inside the caller's
+ * transaction; KURA_ETOOBIG if a positive delta would exceed the quota. */
+kura_err store_usage_add(struct store *s, const struct store_tctx *ctx,
+    int64_t delta_bytes, int64_t delta_files, uint64_t default_max_bytes,
+    uint64_t default_max_files);
+kura_err store_quota_set(struct store *s, const char *tenant_id,
+    uint64_t max_bytes, uint64_t max_files);
+
+/* exports (DAT-4) */
+kura_err store_export_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_export *e);
+kura_err store_export_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_export *ret_e);
+kura_err store_export_list(struct store *s, const struct store_tctx *ctx,
+    struct store_export **ret_list, size_t *ret_n);
+/* Writes status, blob_id, size, ready_us, expires_us. */
+kura_err store_export_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_export *e);
+/* Queued exports of any tenant, oldest first (the export job). */
+kura_err store_export_queued(struct store *s, struct store_export **ret_list,
+    size_t *ret_n);
+/* Ready exports past expires_us (any tenant), for removal. */
+kura_err store_export_expired(struct store *s, int64_t now_us,
+    struct store_export **ret_list, size_t *ret_n);
+
 #endif

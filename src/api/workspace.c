@@ -1,0 +1,164 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/workspace.h"
+#include "blob/blob.h"
+#include "core/log.h"
+#include "core/parse.h"
+
+const char *
+ws_blob_root(struct app *app)
+{
+	return app->blob_root;
+}
+
+void
+ws_quota_defaults(uint64_t *ret_bytes, uint64_t *ret_files)
+{
+	*ret_bytes = WS_DEFAULT_MAX_BYTES;
+	*ret_files = WS_DEFAULT_MAX_FILES;
+}
+
+enum ws_access
+ws_project_access(struct http_req *req, const char *pid, enum ws_access need,
+    struct store_project **ret_p)
+{
+	struct api_auth *a = api_auth(req);
+	struct app *app = req->app;
+	struct store_project *p = NULL;
+	struct store_member m;
+	enum ws_access have = WS_NONE;
+	kura_err err;
+
+	if (!kcrypto_id_valid(pid, "prj") ||
+	    (err = store_project_get(app->store, &a->ctx, pid, &p)) != KURA_OK) {
+		http_reply_error(req, 404, "not_found", "no such resource");
+		return WS_NONE;
+	}
+	if (rbac_allows(a->perms, "projects.all")) {
+		have = WS_OWN;
+	} else if (store_member_get(app->store, &a->ctx, pid, a->user->id, &m) ==
+	    KURA_OK) {
+		have = strcmp(m.role, "owner") == 0 ? WS_OWN :
+		    strcmp(m.role, "editor") == 0 ? WS_EDIT : WS_VIEW;
+	}
+	if (have == WS_NONE) {
+		/* not a member: the project does not exist for this caller */
+		store_project_free(p);
+		http_reply_error(req, 404, "not_found", "no such resource");
+		return WS_NONE;
+	}
+	if (have < need) {
+		store_project_free(p);
+		http_reply_error(req, 403, "forbidden",
+		    "your role in this project does not allow this");
+		return WS_NONE;
+	}
+	if (ret_p != NULL)
+		*ret_p = p;
+	else
+		store_project_free(p);
+	return have;
+}
+
+const char *
+ws_name_check(const char *name)
+{
+	if (name == NULL || *name == '\0' || !kura_text_ok(name, WS_NAME_MAX))
+		return "name: 1 to 255 bytes of text without control characters";
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+	    strpbrk(name, "/\\") != NULL)
+		return "name: must not be . or .. nor contain / or \\";
+	return NULL;
+}
+
+kura_err
+ws_name_index(const struct kcrypto_tkeys *keys, const char *name,
+    char ret[STORE_INDEX_MAX])
+{
+	return kcrypto_blind_index(keys, "ws-name", name, strlen(name), ret);
+}
+
+kura_err
+ws_labels_store(struct http_req *req, const char *resource_type,
+    const char *table, const char *resource_id, json_t *labels,
+    struct store_blob *ret_sealed)
+{
+	struct api_auth *a = api_auth(req);
+	struct app *app = req->app;
+	char (*idx)[STORE_INDEX_MAX] = NULL;
+	size_t n = labels ? json_array_size(labels) : 0, i;
+	json_t *item;
+	kura_err err = KURA_OK;
+
+	memset(ret_sealed, 0, sizeof(*ret_sealed));
+	if (n > 0) {
+		idx = calloc(n, sizeof(*idx));
+		if (idx == NULL)
+			return KURA_ENOMEM;
+		json_array_foreach(labels, i, item) {
+			err = api_blind(a->keys, "label", json_string_value(item), idx[i]);
+			if (err)
+				goto out;
+		}
+		err = api_seal_json(a->keys, table, "labels", resource_id, labels,
+		    ret_sealed);
+		if (err)
+			goto out;
+	}
+	err = store_labels_set(app->store, &a->ctx, resource_type, resource_id,
+	    (const char (*)[STORE_INDEX_MAX])idx, n);
+out:
+	free(idx);
+	return err;
+}
+
+bool
+ws_label_filter(struct http_req *req, const char *resource_type,
+    char (**ret_ids)[STORE_ID_MAX], size_t *ret_n, bool *ret_active)
+{
+	struct api_auth *a = api_auth(req);
+	struct app *app = req->app;
+	const char *label = http_query(req, "label");
+	char idx[STORE_INDEX_MAX];
+
+	*ret_ids = NULL;
+	*ret_n = 0;
+	*ret_active = label != NULL;
+	if (label == NULL)
+		return true;
+	if (*label == '\0' || !kura_text_ok(label, 64)) {
+		api_bad_field(req, "label", "1 to 64 bytes of text");
+		return false;
+	}
+	if (api_blind(a->keys, "label", label, idx) != KURA_OK ||
+	    store_labels_find(app->store, &a->ctx, resource_type, idx, ret_ids,
+	    ret_n) != KURA_OK) {
+		http_reply_error(req, 500, "internal", "internal error");
+		return false;
+	}
+	return true;
+}
+
+bool
+ws_id_in(const char (*ids)[STORE_ID_MAX], size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ids[i], id) == 0)
+			return true;
+	return false;
+}
+
+void
+ws_blobs_delete(struct http_req *req, const char (*blobs)[STORE_ID_MAX], size_t n)
+{
+	struct api_auth *a = api_auth(req);
+	struct app *app = req->app;
+
+	for (size_t i = 0; i < n; i++) {
+		kura_err err = blob_delete(app->blob_root, a->ctx.tenant_id, blobs[i]);
+		if (err && err != KURA_ENOENT)
+			log_warn("request %s: content file %s not removed: %s",
+			    req->request_id, blobs[i], kura_strerror(err));
+	}
+}
