@@ -186,12 +186,130 @@ struct store_ops {
 	kura_err (*health_probe_put)(void *be, const char *value, int64_t now_us);
 	/* ret_value has STORE_HEALTH_PROBE_MAX bytes */
 	kura_err (*health_probe_get)(void *be, char *ret_value);
+	/* workspace (0006) */
+	kura_err (*project_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_project *p);
+	kura_err (*project_get)(void *be, const struct store_tctx *ctx,
+	    const char *id, struct store_project **ret_p);
+	/* member_id NULL: every project of the tenant */
+	kura_err (*project_list)(void *be, const struct store_tctx *ctx,
+	    const char *member_id, struct store_project **ret_list,
+	    size_t *ret_n);
+	kura_err (*project_update)(void *be, const struct store_tctx *ctx,
+	    const struct store_project *p);
+	kura_err (*project_delete)(void *be, const struct store_tctx *ctx,
+	    const char *id, char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n);
+	kura_err (*member_put)(void *be, const struct store_tctx *ctx,
+	    const struct store_member *m);
+	kura_err (*member_get)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *user_id,
+	    struct store_member *ret_m);
+	kura_err (*member_list)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, struct store_member **ret_list,
+	    size_t *ret_n);
+	kura_err (*member_delete)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *user_id);
+	kura_err (*dir_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_dir *d);
+	kura_err (*dir_get)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *id, struct store_dir **ret_d);
+	/* parent_id "" is the root */
+	kura_err (*dir_list)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *parent_id,
+	    struct store_dir **ret_list, size_t *ret_n);
+	kura_err (*dir_update)(void *be, const struct store_tctx *ctx,
+	    const struct store_dir *d);
+	/* id "" counts the root's entries */
+	kura_err (*dir_children)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *id, uint64_t *ret_n);
+	kura_err (*dir_delete_tree)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *id,
+	    char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n);
+	kura_err (*file_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_file *f);
+	kura_err (*file_get)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *id, struct store_file **ret_f);
+	kura_err (*file_get_by_name)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *directory_id,
+	    const char *name_index, struct store_file **ret_f);
+	kura_err (*file_list)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *directory_id,
+	    struct store_file **ret_list, size_t *ret_n);
+	kura_err (*file_update)(void *be, const struct store_tctx *ctx,
+	    const struct store_file *f);
+	kura_err (*file_delete)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *id,
+	    char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n);
+	kura_err (*version_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_file_version *v);
+	kura_err (*version_get)(void *be, const struct store_tctx *ctx,
+	    const char *file_id, uint32_t version,
+	    struct store_file_version *ret_v);
+	kura_err (*version_list)(void *be, const struct store_tctx *ctx,
+	    const char *file_id, struct store_file_version **ret_list,
+	    size_t *ret_n);
+	kura_err (*version_prune)(void *be, const struct store_tctx *ctx,
+	    const char *file_id, uint32_t keep,
+	    char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n,
+	    uint64_t *ret_bytes);
+	kura_err (*task_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_task *t);
+	kura_err (*task_get)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *id, struct store_task **ret_t);
+	kura_err (*task_list)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *status,
+	    const char *assignee_id, struct store_task **ret_list,
+	    size_t *ret_n);
+	kura_err (*task_update)(void *be, const struct store_tctx *ctx,
+	    const struct store_task *t);
+	kura_err (*task_delete)(void *be, const struct store_tctx *ctx,
+	    const char *project_id, const char *id);
+	kura_err (*task_link)(void *be, const struct store_tctx *ctx,
+	    const char *task_id, const char *file_id);
+	kura_err (*task_unlink)(void *be, const struct store_tctx *ctx,
+	    const char *task_id, const char *file_id);
+	kura_err (*task_files)(void *be, const struct store_tctx *ctx,
+	    const char *task_id, char (**ret_ids)[STORE_ID_MAX],
+	    size_t *ret_n);
+	kura_err (*labels_set)(void *be, const struct store_tctx *ctx,
+	    const char *resource_type, const char *resource_id,
+	    const char (*indexes)[STORE_INDEX_MAX], size_t n);
+	kura_err (*labels_find)(void *be, const struct store_tctx *ctx,
+	    const char *resource_type, const char *label_index,
+	    char (**ret_ids)[STORE_ID_MAX], size_t *ret_n);
+	/* usage_get: quota fields are left as given when the tenant has no
+	 * quota row */
+	kura_err (*usage_get)(void *be, const struct store_tctx *ctx,
+	    struct store_usage *ret_u);
+	/* max_*: the defaults, at most INT64_MAX */
+	kura_err (*usage_add)(void *be, const struct store_tctx *ctx,
+	    int64_t delta_bytes, int64_t delta_files, int64_t max_bytes,
+	    int64_t max_files);
+	kura_err (*quota_set)(void *be, const char *tenant_id,
+	    uint64_t max_bytes, uint64_t max_files, int64_t now_us);
+	kura_err (*export_insert)(void *be, const struct store_tctx *ctx,
+	    const struct store_export *e);
+	kura_err (*export_get)(void *be, const struct store_tctx *ctx,
+	    const char *id, struct store_export *ret_e);
+	kura_err (*export_list)(void *be, const struct store_tctx *ctx,
+	    struct store_export **ret_list, size_t *ret_n);
+	kura_err (*export_update)(void *be, const struct store_tctx *ctx,
+	    const struct store_export *e);
+	kura_err (*export_queued)(void *be, struct store_export **ret_list,
+	    size_t *ret_n);
+	kura_err (*export_expired)(void *be, int64_t now_us,
+	    struct store_export **ret_list, size_t *ret_n);
 };
 
 /* Free a row's owned members and zero them (the row itself is not
  * freed); for backends' error paths.  Accept NULL. */
 void store_role_clear(struct store_role *r);
 void store_token_clear(struct store_token *t);
+/* workspace (0006) */
+void store_project_clear(struct store_project *p);
+void store_dir_clear(struct store_dir *d);
+void store_file_clear(struct store_file *f);
+void store_task_clear(struct store_task *t);
 
 /* One thread's connection, linked into its store's registry. */
 struct store_conn {

@@ -57,6 +57,21 @@
 	"event_id, actor_id, source_ip, created_us, acked_us, acked_by"
 #define OUTBOX_COLS "id, tenant_id, channel, alert_id, payload, created_us, " \
 	"attempts, next_attempt_us, delivered_us"
+/* workspace (0006) */
+#define PROJECT_COLS "id, tenant_id, name_index, name, description, labels, " \
+	"created_by, created_us, updated_us"
+#define MEMBER_COLS "project_id, user_id, role, added_us"
+#define DIR_COLS "id, tenant_id, project_id, parent_id, name_index, name, " \
+	"labels, created_us, updated_us"
+#define FILE_COLS "id, tenant_id, project_id, directory_id, name_index, " \
+	"name, labels, kind, current_version, created_by, created_us, " \
+	"updated_us"
+#define VERSION_COLS "file_id, version, blob_id, size, sha256, " \
+	"content_type, uploaded_by, created_us"
+#define TASK_COLS "id, tenant_id, project_id, title, description, labels, " \
+	"status, assignee_id, due_us, created_by, created_us, updated_us"
+#define EXPORT_COLS "id, tenant_id, status, blob_id, size, requested_by, " \
+	"created_us, ready_us, expires_us"
 
 enum sq_stmt {
 	SQ_PING,
@@ -151,6 +166,63 @@ enum sq_stmt {
 	SQ_HEALTH_PRUNE,
 	SQ_HEALTH_PROBE_PUT,
 	SQ_HEALTH_PROBE_GET,
+	/* workspace (0006) */
+	SQ_PROJECT_INSERT,
+	SQ_PROJECT_GET,
+	SQ_PROJECT_LIST,
+	SQ_PROJECT_LIST_MEMBER,
+	SQ_PROJECT_UPDATE,
+	SQ_PROJECT_BLOBS,
+	SQ_PROJECT_DELETE,
+	SQ_MEMBER_PUT,
+	SQ_MEMBER_GET,
+	SQ_MEMBER_LIST,
+	SQ_MEMBER_DELETE,
+	SQ_DIR_INSERT,
+	SQ_DIR_GET,
+	SQ_DIR_LIST,
+	SQ_DIR_LIST_ALL,
+	SQ_DIR_CYCLE,
+	SQ_DIR_UPDATE,
+	SQ_DIR_CHILDREN,
+	SQ_DIR_TREE_BLOBS,
+	SQ_DIR_DELETE_TREE,
+	SQ_FILE_INSERT,
+	SQ_FILE_GET,
+	SQ_FILE_GET_BY_NAME,
+	SQ_FILE_LIST,
+	SQ_FILE_LIST_ALL,
+	SQ_FILE_UPDATE,
+	SQ_FILE_BLOBS,
+	SQ_FILE_DELETE,
+	SQ_FILE_EXISTS,
+	SQ_VERSION_INSERT,
+	SQ_VERSION_GET,
+	SQ_VERSION_LIST,
+	SQ_VERSION_OLD,
+	SQ_VERSION_PRUNE,
+	SQ_TASK_INSERT,
+	SQ_TASK_GET,
+	SQ_TASK_LIST,
+	SQ_TASK_UPDATE,
+	SQ_TASK_DELETE,
+	SQ_TASK_EXISTS,
+	SQ_TASK_LINK,
+	SQ_TASK_UNLINK,
+	SQ_TASK_FILES,
+	SQ_LABELS_CLEAR,
+	SQ_LABELS_ADD,
+	SQ_LABELS_FIND,
+	SQ_USAGE_GET,
+	SQ_USAGE_ENSURE,
+	SQ_USAGE_ADD,
+	SQ_QUOTA_SET,
+	SQ_EXPORT_INSERT,
+	SQ_EXPORT_GET,
+	SQ_EXPORT_LIST,
+	SQ_EXPORT_UPDATE,
+	SQ_EXPORT_QUEUED,
+	SQ_EXPORT_EXPIRED,
 	SQ_STMT_COUNT
 };
 
@@ -425,6 +497,236 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "ON CONFLICT (id) DO UPDATE SET value = excluded.value, "
 	    "written_us = excluded.written_us",
 	[SQ_HEALTH_PROBE_GET] = "SELECT value FROM health_probe WHERE id = 1",
+	/* workspace (0006): every statement binds ?1 from the context (and
+	 * the project-scoped ones ?2 from the call) except the operator
+	 * scans SQ_EXPORT_QUEUED, SQ_EXPORT_EXPIRED and SQ_QUOTA_SET.
+	 * Optional values ("" ids, empty blobs) are bound as NULL. */
+	[SQ_PROJECT_INSERT] =
+	    "INSERT INTO projects (" PROJECT_COLS ") "
+	    "VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_PROJECT_GET] =
+	    "SELECT " PROJECT_COLS " FROM projects "
+	    "WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_PROJECT_LIST] =
+	    "SELECT " PROJECT_COLS " FROM projects WHERE tenant_id = ?1 "
+	    "ORDER BY id",
+	[SQ_PROJECT_LIST_MEMBER] =
+	    "SELECT " PROJECT_COLS " FROM projects WHERE tenant_id = ?1 "
+	    "AND id IN (SELECT project_id FROM project_members "
+	    "WHERE tenant_id = ?1 AND user_id = ?2) ORDER BY id",
+	[SQ_PROJECT_UPDATE] =
+	    "UPDATE projects SET name_index = ?3, name = ?4, description = ?5, "
+	    "labels = ?6, updated_us = ?7 WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_PROJECT_BLOBS] =
+	    "SELECT v.blob_id FROM file_versions v JOIN files f "
+	    "ON f.tenant_id = v.tenant_id AND f.id = v.file_id "
+	    "WHERE v.tenant_id = ?1 AND f.tenant_id = ?1 AND f.project_id = ?2 "
+	    "ORDER BY v.blob_id",
+	/* cascades to members, directories, files, versions, tasks, links,
+	 * names; triggers remove label rows */
+	[SQ_PROJECT_DELETE] =
+	    "DELETE FROM projects WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_MEMBER_PUT] =
+	    "INSERT INTO project_members (tenant_id, project_id, user_id, role, "
+	    "added_us) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (tenant_id, project_id, user_id) DO UPDATE "
+	    "SET role = excluded.role",
+	[SQ_MEMBER_GET] =
+	    "SELECT " MEMBER_COLS " FROM project_members "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND user_id = ?3",
+	[SQ_MEMBER_LIST] =
+	    "SELECT " MEMBER_COLS " FROM project_members "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 ORDER BY user_id",
+	[SQ_MEMBER_DELETE] =
+	    "DELETE FROM project_members "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND user_id = ?3",
+	[SQ_DIR_INSERT] =
+	    "INSERT INTO directories (" DIR_COLS ") "
+	    "VALUES (?3, ?1, ?2, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_DIR_GET] =
+	    "SELECT " DIR_COLS " FROM directories "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	/* ?3 NULL: the root */
+	[SQ_DIR_LIST] =
+	    "SELECT " DIR_COLS " FROM directories "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND parent_id IS ?3 "
+	    "ORDER BY id",
+	[SQ_DIR_LIST_ALL] =
+	    "SELECT " DIR_COLS " FROM directories "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 ORDER BY id",
+	/* a row if directory ?4 is the new parent ?3 or one of its
+	 * ancestors (UNION: a damaged tree with a cycle still ends) */
+	[SQ_DIR_CYCLE] =
+	    "WITH RECURSIVE anc(id) AS (SELECT ?3 UNION "
+	    "SELECT d.parent_id FROM directories d JOIN anc ON d.id = anc.id "
+	    "WHERE d.tenant_id = ?1 AND d.project_id = ?2 "
+	    "AND d.parent_id IS NOT NULL) "
+	    "SELECT 1 FROM anc WHERE id = ?4",
+	[SQ_DIR_UPDATE] =
+	    "UPDATE directories SET parent_id = ?4, name_index = ?5, name = ?6, "
+	    "labels = ?7, updated_us = ?8 "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	/* no row when the project, or directory ?3 ('' the root), is not
+	 * there */
+	[SQ_DIR_CHILDREN] =
+	    "SELECT (SELECT count(*) FROM entry_names WHERE tenant_id = ?1 "
+	    "AND project_id = ?2 AND parent_id = ?3) FROM projects "
+	    "WHERE tenant_id = ?1 AND id = ?2 AND (?3 = '' OR EXISTS "
+	    "(SELECT 1 FROM directories WHERE tenant_id = ?1 "
+	    "AND project_id = ?2 AND id = ?3))",
+	[SQ_DIR_TREE_BLOBS] =
+	    "WITH RECURSIVE sub(id) AS (SELECT id FROM directories "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3 UNION "
+	    "SELECT d.id FROM directories d JOIN sub ON d.parent_id = sub.id "
+	    "WHERE d.tenant_id = ?1 AND d.project_id = ?2) "
+	    "SELECT v.blob_id FROM file_versions v JOIN files f "
+	    "ON f.tenant_id = v.tenant_id AND f.id = v.file_id "
+	    "WHERE v.tenant_id = ?1 AND f.tenant_id = ?1 AND f.project_id = ?2 "
+	    "AND f.directory_id IN sub ORDER BY v.blob_id",
+	/* the whole subtree in one statement: files cascade from their
+	 * directory, and the parent key (no action) is checked at the end */
+	[SQ_DIR_DELETE_TREE] =
+	    "WITH RECURSIVE sub(id) AS (SELECT id FROM directories "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3 UNION "
+	    "SELECT d.id FROM directories d JOIN sub ON d.parent_id = sub.id "
+	    "WHERE d.tenant_id = ?1 AND d.project_id = ?2) "
+	    "DELETE FROM directories WHERE tenant_id = ?1 AND project_id = ?2 "
+	    "AND id IN sub",
+	[SQ_FILE_INSERT] =
+	    "INSERT INTO files (" FILE_COLS ") "
+	    "VALUES (?3, ?1, ?2, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[SQ_FILE_GET] =
+	    "SELECT " FILE_COLS " FROM files "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	[SQ_FILE_GET_BY_NAME] =
+	    "SELECT " FILE_COLS " FROM files "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND directory_id IS ?3 "
+	    "AND name_index = ?4",
+	[SQ_FILE_LIST] =
+	    "SELECT " FILE_COLS " FROM files "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND directory_id IS ?3 "
+	    "ORDER BY id",
+	[SQ_FILE_LIST_ALL] =
+	    "SELECT " FILE_COLS " FROM files "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 ORDER BY id",
+	[SQ_FILE_UPDATE] =
+	    "UPDATE files SET directory_id = ?4, name_index = ?5, name = ?6, "
+	    "labels = ?7, kind = ?8, current_version = ?9, updated_us = ?10 "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	[SQ_FILE_BLOBS] =
+	    "SELECT v.blob_id FROM file_versions v JOIN files f "
+	    "ON f.tenant_id = v.tenant_id AND f.id = v.file_id "
+	    "WHERE v.tenant_id = ?1 AND f.tenant_id = ?1 AND f.project_id = ?2 "
+	    "AND f.id = ?3 ORDER BY v.version",
+	/* cascades to versions and task links */
+	[SQ_FILE_DELETE] =
+	    "DELETE FROM files "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	[SQ_FILE_EXISTS] =
+	    "SELECT 1 FROM files WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_VERSION_INSERT] =
+	    "INSERT INTO file_versions (tenant_id, " VERSION_COLS ") "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_VERSION_GET] =
+	    "SELECT " VERSION_COLS " FROM file_versions "
+	    "WHERE tenant_id = ?1 AND file_id = ?2 AND version = ?3",
+	[SQ_VERSION_LIST] =
+	    "SELECT " VERSION_COLS " FROM file_versions "
+	    "WHERE tenant_id = ?1 AND file_id = ?2 ORDER BY version DESC",
+	/* every version but the newest ?3 */
+	[SQ_VERSION_OLD] =
+	    "SELECT blob_id, size FROM file_versions "
+	    "WHERE tenant_id = ?1 AND file_id = ?2 "
+	    "ORDER BY version DESC LIMIT -1 OFFSET ?3",
+	[SQ_VERSION_PRUNE] =
+	    "DELETE FROM file_versions WHERE tenant_id = ?1 AND file_id = ?2 "
+	    "AND version IN (SELECT version FROM file_versions "
+	    "WHERE tenant_id = ?1 AND file_id = ?2 "
+	    "ORDER BY version DESC LIMIT -1 OFFSET ?3)",
+	[SQ_TASK_INSERT] =
+	    "INSERT INTO tasks (" TASK_COLS ") "
+	    "VALUES (?3, ?1, ?2, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[SQ_TASK_GET] =
+	    "SELECT " TASK_COLS " FROM tasks "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	/* ?3 status or NULL; ?4 assignee, '' unassigned, NULL any */
+	[SQ_TASK_LIST] =
+	    "SELECT " TASK_COLS " FROM tasks "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 "
+	    "AND (?3 IS NULL OR status = ?3) "
+	    "AND (?4 IS NULL OR assignee_id IS nullif(?4, '')) ORDER BY id",
+	[SQ_TASK_UPDATE] =
+	    "UPDATE tasks SET title = ?4, description = ?5, labels = ?6, "
+	    "status = ?7, assignee_id = ?8, due_us = ?9, updated_us = ?10 "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	[SQ_TASK_DELETE] =
+	    "DELETE FROM tasks WHERE tenant_id = ?1 AND project_id = ?2 "
+	    "AND id = ?3",
+	[SQ_TASK_EXISTS] =
+	    "SELECT 1 FROM tasks WHERE tenant_id = ?1 AND id = ?2",
+	/* the link takes the task's project; the file key refuses a file
+	 * of another project */
+	[SQ_TASK_LINK] =
+	    "INSERT INTO task_files (tenant_id, project_id, task_id, file_id) "
+	    "SELECT tenant_id, project_id, id, ?3 FROM tasks "
+	    "WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_TASK_UNLINK] =
+	    "DELETE FROM task_files "
+	    "WHERE tenant_id = ?1 AND task_id = ?2 AND file_id = ?3",
+	[SQ_TASK_FILES] =
+	    "SELECT file_id FROM task_files "
+	    "WHERE tenant_id = ?1 AND task_id = ?2 ORDER BY file_id",
+	[SQ_LABELS_CLEAR] =
+	    "DELETE FROM resource_labels WHERE tenant_id = ?1 "
+	    "AND resource_type = ?2 AND resource_id = ?3",
+	[SQ_LABELS_ADD] =
+	    "INSERT INTO resource_labels (tenant_id, resource_type, "
+	    "resource_id, label_index) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT DO NOTHING",
+	[SQ_LABELS_FIND] =
+	    "SELECT resource_id FROM resource_labels WHERE tenant_id = ?1 "
+	    "AND resource_type = ?2 AND label_index = ?3 ORDER BY resource_id",
+	/* no row when the tenant does not exist; NULLs when it has no
+	 * usage or quota row */
+	[SQ_USAGE_GET] =
+	    "SELECT u.bytes, u.files, q.max_bytes, q.max_files FROM tenants t "
+	    "LEFT JOIN tenant_usage u ON u.tenant_id = t.id "
+	    "LEFT JOIN tenant_quotas q ON q.tenant_id = t.id WHERE t.id = ?1",
+	[SQ_USAGE_ENSURE] =
+	    "INSERT INTO tenant_usage (tenant_id) VALUES (?1) "
+	    "ON CONFLICT DO NOTHING",
+	/* the quota check and the change in one statement; ?4/?5 are the
+	 * defaults.  "delta <= max - used" cannot overflow (both >= 0). */
+	[SQ_USAGE_ADD] =
+	    "UPDATE tenant_usage SET bytes = max(bytes + ?2, 0), "
+	    "files = max(files + ?3, 0) WHERE tenant_id = ?1 "
+	    "AND (?2 <= 0 OR ?2 <= COALESCE((SELECT max_bytes "
+	    "FROM tenant_quotas WHERE tenant_id = ?1), ?4) - bytes) "
+	    "AND (?3 <= 0 OR ?3 <= COALESCE((SELECT max_files "
+	    "FROM tenant_quotas WHERE tenant_id = ?1), ?5) - files)",
+	[SQ_QUOTA_SET] =
+	    "INSERT INTO tenant_quotas (tenant_id, max_bytes, max_files, "
+	    "updated_us) VALUES (?1, ?2, ?3, ?4) "
+	    "ON CONFLICT (tenant_id) DO UPDATE SET max_bytes = "
+	    "excluded.max_bytes, max_files = excluded.max_files, "
+	    "updated_us = excluded.updated_us",
+	[SQ_EXPORT_INSERT] =
+	    "INSERT INTO exports (" EXPORT_COLS ") "
+	    "VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[SQ_EXPORT_GET] =
+	    "SELECT " EXPORT_COLS " FROM exports WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_EXPORT_LIST] =
+	    "SELECT " EXPORT_COLS " FROM exports WHERE tenant_id = ?1 "
+	    "ORDER BY created_us DESC, id DESC",
+	[SQ_EXPORT_UPDATE] =
+	    "UPDATE exports SET status = ?3, blob_id = ?4, size = ?5, "
+	    "ready_us = ?6, expires_us = ?7 WHERE tenant_id = ?1 AND id = ?2",
+	[SQ_EXPORT_QUEUED] =
+	    "SELECT " EXPORT_COLS " FROM exports WHERE status = 'queued' "
+	    "ORDER BY created_us, id",
+	[SQ_EXPORT_EXPIRED] =
+	    "SELECT " EXPORT_COLS " FROM exports WHERE status = 'ready' "
+	    "AND expires_us <= ?1 ORDER BY expires_us, id",
 };
 
 struct sq_conn {
@@ -3228,6 +3530,1341 @@ sq_health_probe_get(void *be, char *ret_value)
 	return err;
 }
 
+/* ---- workspace (0006) ---- */
+
+/* A NOT NULL integer column holding a size or byte count (>= 0). */
+static kura_err
+sq_col_u64(sqlite3_stmt *st, int col, uint64_t *ret_v)
+{
+	sqlite3_int64 v;
+
+	v = sqlite3_column_int64(st, col);
+	if (v < 0)
+		return KURA_EIO;
+	*ret_v = (uint64_t)v;
+	return KURA_OK;
+}
+
+/* A uint64_t the caller checked to fit (store.c size_ok). */
+static int
+sq_bind_u64(sqlite3_stmt *st, int i, uint64_t v)
+{
+	return sqlite3_bind_int64(st, i,
+	    v > (uint64_t)INT64_MAX ? INT64_MAX : (sqlite3_int64)v);
+}
+
+/* One id (a char[STORE_ID_MAX] item) from column 0. */
+static kura_err
+sq_id_row(sqlite3_stmt *st, void *item)
+{
+	return sq_col_text(st, 0, item, STORE_ID_MAX);
+}
+
+/* Every id a statement returns; see sq_list (non-NULL when empty). */
+static kura_err
+sq_id_list(sqlite3_stmt *st, char (**ret_ids)[STORE_ID_MAX], size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list(st, STORE_ID_MAX, sq_id_row, sq_nothing_clear,
+	    &list, &n)) != KURA_OK)
+		return err;
+	*ret_ids = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+/* KURA_OK if statement id (bound to the keys) returns a row, else
+ * KURA_ENOENT. */
+static kura_err
+sq_exists(struct sq_conn *c, enum sq_stmt id, const char *k1, const char *k2)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, k1, k2, NULL)) != SQLITE_OK)
+		err = sq_err(rc);
+	else {
+		rc = sqlite3_step(st);
+		err = rc == SQLITE_ROW ? KURA_OK :
+		    rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+	}
+	sq_done(st);
+	return err;
+}
+
+/*
+ * The delete calls that hand back blob ids: in one group, collect the ids
+ * statement sel returns, then run statement del (both bound to the same
+ * keys); KURA_ENOENT if del removes no row.  *ret_blobs is malloc'd and
+ * set only on success.
+ */
+static kura_err
+sq_delete_blobs(struct sq_conn *c, enum sq_stmt sel, enum sq_stmt del,
+    const char *k1, const char *k2, const char *k3,
+    char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n)
+{
+	char (*list)[STORE_ID_MAX] = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	kura_err err;
+	int own = 0, rc;
+
+	if ((err = sq_group_begin(c, &own)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, sel, &st)) != KURA_OK)
+		goto out;
+	if ((rc = sq_bind_keys(st, k1, k2, k3)) != SQLITE_OK) {
+		sq_done(st);
+		err = sq_err(rc);
+		goto out;
+	}
+	if ((err = sq_id_list(st, &list, &n)) != KURA_OK)
+		goto out;
+	err = sq_write_keys(c, del, k1, k2, k3);
+out:
+	if ((err = sq_group_end(c, own, err)) != KURA_OK) {
+		free(list);
+		return err;
+	}
+	*ret_blobs = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+/* projects */
+
+static void
+sq_project_clear(void *item)
+{
+	store_project_clear(item);
+}
+
+static kura_err
+sq_project_row(sqlite3_stmt *st, void *item)
+{
+	struct store_project *p = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, p->id, sizeof(p->id))) ||
+	    (err = sq_col_text(st, 1, p->tenant_id, sizeof(p->tenant_id))) ||
+	    (err = sq_col_text(st, 2, p->name_index, sizeof(p->name_index))) ||
+	    (err = sq_col_blob(st, 3, &p->name)) ||
+	    (err = sq_col_blob(st, 4, &p->description)) ||
+	    (err = sq_col_blob(st, 5, &p->labels)) ||
+	    (err = sq_col_opt_text(st, 6, p->created_by,
+	    sizeof(p->created_by))))
+		return err;
+	p->created_us = sqlite3_column_int64(st, 7);
+	p->updated_us = sqlite3_column_int64(st, 8);
+	return KURA_OK;
+}
+
+/* Tenant bound from ctx (?1), never from p. */
+static kura_err
+sq_project_insert(void *be, const struct store_tctx *ctx,
+    const struct store_project *p)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_PROJECT_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, p->id, p->name_index);
+	if (rc == SQLITE_OK) rc = sq_bind_blob(st, 4, p->name.data, p->name.len);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 5, &p->description);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 6, &p->labels);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 7, p->created_by);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, p->created_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, p->updated_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_project_get(void *be, const struct store_tctx *ctx, const char *id,
+    struct store_project **ret_p)
+{
+	void *item = NULL;
+	kura_err err;
+
+	if ((err = sq_get_by(be, SQ_PROJECT_GET, ctx->tenant_id, id,
+	    sizeof(struct store_project), sq_project_row, sq_project_clear,
+	    &item)) != KURA_OK)
+		return err;
+	*ret_p = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_project_list(void *be, const struct store_tctx *ctx, const char *member_id,
+    struct store_project **ret_list, size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list_by(be, member_id != NULL ? SQ_PROJECT_LIST_MEMBER :
+	    SQ_PROJECT_LIST, ctx->tenant_id, member_id,
+	    sizeof(struct store_project), sq_project_row, sq_project_clear,
+	    &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_project_update(void *be, const struct store_tctx *ctx,
+    const struct store_project *p)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_PROJECT_UPDATE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, p->id, p->name_index);
+	if (rc == SQLITE_OK) rc = sq_bind_blob(st, 4, p->name.data, p->name.len);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 5, &p->description);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 6, &p->labels);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 7, p->updated_us);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_project_delete(void *be, const struct store_tctx *ctx, const char *id,
+    char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n)
+{
+	return sq_delete_blobs(be, SQ_PROJECT_BLOBS, SQ_PROJECT_DELETE,
+	    ctx->tenant_id, id, NULL, ret_blobs, ret_n);
+}
+
+/* members */
+
+static kura_err
+sq_member_row(sqlite3_stmt *st, void *item)
+{
+	struct store_member *m = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, m->project_id, sizeof(m->project_id))) ||
+	    (err = sq_col_text(st, 1, m->user_id, sizeof(m->user_id))) ||
+	    (err = sq_col_text(st, 2, m->role, sizeof(m->role))))
+		return err;
+	m->added_us = sqlite3_column_int64(st, 3);
+	return KURA_OK;
+}
+
+/* The (tenant, project) and (tenant, user) keys refuse a project or user
+ * of another tenant (KURA_ENOENT). */
+static kura_err
+sq_member_put(void *be, const struct store_tctx *ctx,
+    const struct store_member *m)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_MEMBER_PUT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, m->project_id, m->user_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, m->role);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 5, m->added_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_member_get(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *user_id, struct store_member *ret_m)
+{
+	sqlite3_stmt *st = NULL;
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_MEMBER_GET, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, project_id, user_id)) !=
+	    SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_one(st, sizeof(struct store_member), sq_member_row,
+	    sq_nothing_clear, &item)) != KURA_OK)
+		return err;
+	*ret_m = *(struct store_member *)item;
+	free(item);
+	return KURA_OK;
+}
+
+static kura_err
+sq_member_list(void *be, const struct store_tctx *ctx, const char *project_id,
+    struct store_member **ret_list, size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list_by(be, SQ_MEMBER_LIST, ctx->tenant_id, project_id,
+	    sizeof(struct store_member), sq_member_row, sq_nothing_clear,
+	    &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_member_delete(void *be, const struct store_tctx *ctx,
+    const char *project_id, const char *user_id)
+{
+	return sq_write_keys(be, SQ_MEMBER_DELETE, ctx->tenant_id, project_id,
+	    user_id);
+}
+
+/* directories */
+
+static void
+sq_dir_clear(void *item)
+{
+	store_dir_clear(item);
+}
+
+static kura_err
+sq_dir_row(sqlite3_stmt *st, void *item)
+{
+	struct store_dir *d = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, d->id, sizeof(d->id))) ||
+	    (err = sq_col_text(st, 1, d->tenant_id, sizeof(d->tenant_id))) ||
+	    (err = sq_col_text(st, 2, d->project_id, sizeof(d->project_id))) ||
+	    (err = sq_col_opt_text(st, 3, d->parent_id,
+	    sizeof(d->parent_id))) ||
+	    (err = sq_col_text(st, 4, d->name_index, sizeof(d->name_index))) ||
+	    (err = sq_col_blob(st, 5, &d->name)) ||
+	    (err = sq_col_blob(st, 6, &d->labels)))
+		return err;
+	d->created_us = sqlite3_column_int64(st, 7);
+	d->updated_us = sqlite3_column_int64(st, 8);
+	return KURA_OK;
+}
+
+/* The entry_names trigger makes a taken sibling name KURA_EEXIST; the
+ * (tenant, project[, parent]) keys make a foreign parent KURA_ENOENT. */
+static kura_err
+sq_dir_insert(void *be, const struct store_tctx *ctx,
+    const struct store_dir *d)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_DIR_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, d->project_id, d->id);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 4, d->parent_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 5, d->name_index);
+	if (rc == SQLITE_OK) rc = sq_bind_blob(st, 6, d->name.data, d->name.len);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 7, &d->labels);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, d->created_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, d->updated_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_dir_get(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *id, struct store_dir **ret_d)
+{
+	sqlite3_stmt *st = NULL;
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_DIR_GET, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, project_id, id)) !=
+	    SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_one(st, sizeof(struct store_dir), sq_dir_row,
+	    sq_dir_clear, &item)) != KURA_OK)
+		return err;
+	*ret_d = item;
+	return KURA_OK;
+}
+
+/* parent_id NULL: every directory of the project; "" the root's. */
+static kura_err
+sq_dir_list(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *parent_id, struct store_dir **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, parent_id != NULL ? SQ_DIR_LIST :
+	    SQ_DIR_LIST_ALL, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, project_id, NULL);
+	if (rc == SQLITE_OK && parent_id != NULL)
+		rc = sq_bind_opt_text(st, 3, parent_id);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_dir), sq_dir_row,
+	    sq_dir_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+/* KURA_ECONFLICT if directory id is parent_id or one of its ancestors. */
+static kura_err
+sq_dir_cycle(struct sq_conn *c, const struct store_tctx *ctx,
+    const char *project_id, const char *parent_id, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_DIR_CYCLE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, project_id, parent_id);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_text(st, 4, id);
+	if (rc != SQLITE_OK)
+		err = sq_err(rc);
+	else {
+		rc = sqlite3_step(st);
+		err = rc == SQLITE_ROW ? KURA_ECONFLICT :
+		    rc == SQLITE_DONE ? KURA_OK : sq_err(rc);
+	}
+	sq_done(st);
+	return err;
+}
+
+/* The ancestry check and the UPDATE in one group, so no concurrent move
+ * can slip in between and close a cycle. */
+static kura_err
+sq_dir_update(void *be, const struct store_tctx *ctx,
+    const struct store_dir *d)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int own = 0, rc;
+
+	if ((err = sq_group_begin(c, &own)) != KURA_OK)
+		return err;
+	if (d->parent_id[0] != '\0' && (err = sq_dir_cycle(c, ctx,
+	    d->project_id, d->parent_id, d->id)) != KURA_OK)
+		goto out;
+	if ((err = sq_stmt(c, SQ_DIR_UPDATE, &st)) != KURA_OK)
+		goto out;
+	rc = sq_bind_keys(st, ctx->tenant_id, d->project_id, d->id);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 4, d->parent_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 5, d->name_index);
+	if (rc == SQLITE_OK) rc = sq_bind_blob(st, 6, d->name.data, d->name.len);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 7, &d->labels);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, d->updated_us);
+	err = sq_write_one(c, st, rc);
+out:
+	return sq_group_end(c, own, err);
+}
+
+static kura_err
+sq_dir_children(void *be, const struct store_tctx *ctx,
+    const char *project_id, const char *id, uint64_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_DIR_CHILDREN, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, project_id, id)) !=
+	    SQLITE_OK) {
+		err = sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+		goto out;
+	}
+	if ((err = sq_col_u64(st, 0, &n)) != KURA_OK)
+		goto out;
+	*ret_n = n;
+out:
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_dir_delete_tree(void *be, const struct store_tctx *ctx,
+    const char *project_id, const char *id, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n)
+{
+	return sq_delete_blobs(be, SQ_DIR_TREE_BLOBS, SQ_DIR_DELETE_TREE,
+	    ctx->tenant_id, project_id, id, ret_blobs, ret_n);
+}
+
+/* files */
+
+static void
+sq_file_clear(void *item)
+{
+	store_file_clear(item);
+}
+
+static kura_err
+sq_file_row(sqlite3_stmt *st, void *item)
+{
+	struct store_file *f = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, f->id, sizeof(f->id))) ||
+	    (err = sq_col_text(st, 1, f->tenant_id, sizeof(f->tenant_id))) ||
+	    (err = sq_col_text(st, 2, f->project_id, sizeof(f->project_id))) ||
+	    (err = sq_col_opt_text(st, 3, f->directory_id,
+	    sizeof(f->directory_id))) ||
+	    (err = sq_col_text(st, 4, f->name_index, sizeof(f->name_index))) ||
+	    (err = sq_col_blob(st, 5, &f->name)) ||
+	    (err = sq_col_blob(st, 6, &f->labels)) ||
+	    (err = sq_col_text(st, 7, f->kind, sizeof(f->kind))) ||
+	    (err = sq_col_u32(st, 8, &f->current_version)) ||
+	    (err = sq_col_opt_text(st, 9, f->created_by,
+	    sizeof(f->created_by))))
+		return err;
+	f->created_us = sqlite3_column_int64(st, 10);
+	f->updated_us = sqlite3_column_int64(st, 11);
+	return KURA_OK;
+}
+
+/* Bind the columns from ?4 on that insert and update share. */
+static int
+sq_bind_file_mutable(sqlite3_stmt *st, const struct store_file *f)
+{
+	int rc;
+
+	rc = sq_bind_opt_text(st, 4, f->directory_id);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 5, f->name_index);
+	if (rc == SQLITE_OK) rc = sq_bind_blob(st, 6, f->name.data, f->name.len);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 7, &f->labels);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 8, f->kind);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, f->current_version);
+	return rc;
+}
+
+/* As sq_dir_insert. */
+static kura_err
+sq_file_insert(void *be, const struct store_tctx *ctx,
+    const struct store_file *f)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_FILE_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, f->project_id, f->id);
+	if (rc == SQLITE_OK) rc = sq_bind_file_mutable(st, f);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 10, f->created_by);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 11, f->created_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 12, f->updated_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+/* One file by (tenant, project, ?3[, name_index ?4]): ?3 is the id, or
+ * the directory ("" the root, bound as NULL) when name_index is given. */
+static kura_err
+sq_file_by(struct sq_conn *c, enum sq_stmt id, const struct store_tctx *ctx,
+    const char *project_id, const char *k3, const char *name_index,
+    struct store_file **ret_f)
+{
+	sqlite3_stmt *st = NULL;
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, id, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, project_id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_opt_text(st, 3, k3);
+	if (rc == SQLITE_OK && name_index != NULL)
+		rc = sq_bind_text(st, 4, name_index);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_one(st, sizeof(struct store_file), sq_file_row,
+	    sq_file_clear, &item)) != KURA_OK)
+		return err;
+	*ret_f = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_file_get(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *id, struct store_file **ret_f)
+{
+	return sq_file_by(be, SQ_FILE_GET, ctx, project_id, id, NULL, ret_f);
+}
+
+static kura_err
+sq_file_get_by_name(void *be, const struct store_tctx *ctx,
+    const char *project_id, const char *directory_id, const char *name_index,
+    struct store_file **ret_f)
+{
+	return sq_file_by(be, SQ_FILE_GET_BY_NAME, ctx, project_id,
+	    directory_id, name_index, ret_f);
+}
+
+/* directory_id NULL: every file of the project; "" the root's. */
+static kura_err
+sq_file_list(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *directory_id, struct store_file **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, directory_id != NULL ? SQ_FILE_LIST :
+	    SQ_FILE_LIST_ALL, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, project_id, NULL);
+	if (rc == SQLITE_OK && directory_id != NULL)
+		rc = sq_bind_opt_text(st, 3, directory_id);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_file), sq_file_row,
+	    sq_file_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_file_update(void *be, const struct store_tctx *ctx,
+    const struct store_file *f)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_FILE_UPDATE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, f->project_id, f->id);
+	if (rc == SQLITE_OK) rc = sq_bind_file_mutable(st, f);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 10, f->updated_us);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_file_delete(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *id, char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n)
+{
+	return sq_delete_blobs(be, SQ_FILE_BLOBS, SQ_FILE_DELETE,
+	    ctx->tenant_id, project_id, id, ret_blobs, ret_n);
+}
+
+/* file versions */
+
+static void
+sq_version_clear(void *item)
+{
+	store_version_clear(item);
+}
+
+static kura_err
+sq_version_row(sqlite3_stmt *st, void *item)
+{
+	struct store_file_version *v = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, v->file_id, sizeof(v->file_id))) ||
+	    (err = sq_col_u32(st, 1, &v->version)) ||
+	    (err = sq_col_text(st, 2, v->blob_id, sizeof(v->blob_id))) ||
+	    (err = sq_col_u64(st, 3, &v->size)) ||
+	    (err = sq_col_blob(st, 4, &v->sha256)) ||
+	    (err = sq_col_blob(st, 5, &v->content_type)) ||
+	    (err = sq_col_opt_text(st, 6, v->uploaded_by,
+	    sizeof(v->uploaded_by))))
+		return err;
+	v->created_us = sqlite3_column_int64(st, 7);
+	return KURA_OK;
+}
+
+/* The (tenant, file) key refuses a file of another tenant (KURA_ENOENT). */
+static kura_err
+sq_version_insert(void *be, const struct store_tctx *ctx,
+    const struct store_file_version *v)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_VERSION_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, v->file_id, NULL);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, v->version);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, v->blob_id);
+	if (rc == SQLITE_OK) rc = sq_bind_u64(st, 5, v->size);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_blob(st, 6, v->sha256.data, v->sha256.len);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 7, &v->content_type);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 8, v->uploaded_by);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, v->created_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_version_get(void *be, const struct store_tctx *ctx, const char *file_id,
+    uint32_t version, struct store_file_version *ret_v)
+{
+	sqlite3_stmt *st = NULL;
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_VERSION_GET, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, file_id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, version);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_one(st, sizeof(struct store_file_version),
+	    sq_version_row, sq_version_clear, &item)) != KURA_OK)
+		return err;
+	*ret_v = *(struct store_file_version *)item;
+	free(item);
+	return KURA_OK;
+}
+
+static kura_err
+sq_version_list(void *be, const struct store_tctx *ctx, const char *file_id,
+    struct store_file_version **ret_list, size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if ((err = sq_list_by(be, SQ_VERSION_LIST, ctx->tenant_id, file_id,
+	    sizeof(struct store_file_version), sq_version_row,
+	    sq_version_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+/* A version about to be pruned. */
+struct sq_old_version {
+	char blob_id[STORE_ID_MAX];
+	uint64_t size;
+};
+
+static kura_err
+sq_old_version_row(sqlite3_stmt *st, void *item)
+{
+	struct sq_old_version *o = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, o->blob_id, sizeof(o->blob_id))) ||
+	    (err = sq_col_u64(st, 1, &o->size)))
+		return err;
+	return KURA_OK;
+}
+
+/* The statements of store_version_prune, inside its group. */
+static kura_err
+sq_version_prune_rows(struct sq_conn *c, const struct store_tctx *ctx,
+    const char *file_id, uint32_t keep, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n, uint64_t *ret_bytes)
+{
+	struct sq_old_version *old = NULL;
+	char (*blobs)[STORE_ID_MAX] = NULL;
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	uint64_t bytes = 0;
+	size_t n = 0, i, changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_exists(c, SQ_FILE_EXISTS, ctx->tenant_id, file_id)) !=
+	    KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_VERSION_OLD, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, file_id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, keep);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct sq_old_version),
+	    sq_old_version_row, sq_nothing_clear, &list, &n)) != KURA_OK)
+		return err;
+	old = list;
+	if ((blobs = kura_calloc(n > 0 ? n : 1, STORE_ID_MAX)) == NULL) {
+		err = KURA_ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(blobs[i], old[i].blob_id, STORE_ID_MAX);
+		bytes += old[i].size;
+	}
+	if ((err = sq_stmt(c, SQ_VERSION_PRUNE, &st)) != KURA_OK)
+		goto out;
+	rc = sq_bind_keys(st, ctx->tenant_id, file_id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, keep);
+	if ((err = sq_write(c, st, rc, &changed)) != KURA_OK)
+		goto out;
+	if (changed != n) {
+		err = KURA_EINTERNAL;
+		goto out;
+	}
+	*ret_blobs = blobs;
+	*ret_n = n;
+	*ret_bytes = bytes;
+	blobs = NULL;
+out:
+	free(blobs);
+	free(old);
+	return err;
+}
+
+static kura_err
+sq_version_prune(void *be, const struct store_tctx *ctx, const char *file_id,
+    uint32_t keep, char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n,
+    uint64_t *ret_bytes)
+{
+	char (*blobs)[STORE_ID_MAX] = NULL;
+	uint64_t bytes = 0;
+	size_t n = 0;
+	kura_err err;
+	int own = 0;
+
+	if ((err = sq_group_begin(be, &own)) != KURA_OK)
+		return err;
+	err = sq_version_prune_rows(be, ctx, file_id, keep, &blobs, &n, &bytes);
+	if ((err = sq_group_end(be, own, err)) != KURA_OK) {
+		free(blobs);
+		return err;
+	}
+	*ret_blobs = blobs;
+	*ret_n = n;
+	*ret_bytes = bytes;
+	return KURA_OK;
+}
+
+/* tasks */
+
+static void
+sq_task_clear(void *item)
+{
+	store_task_clear(item);
+}
+
+static kura_err
+sq_task_row(sqlite3_stmt *st, void *item)
+{
+	struct store_task *t = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, t->id, sizeof(t->id))) ||
+	    (err = sq_col_text(st, 1, t->tenant_id, sizeof(t->tenant_id))) ||
+	    (err = sq_col_text(st, 2, t->project_id, sizeof(t->project_id))) ||
+	    (err = sq_col_blob(st, 3, &t->title)) ||
+	    (err = sq_col_blob(st, 4, &t->description)) ||
+	    (err = sq_col_blob(st, 5, &t->labels)) ||
+	    (err = sq_col_text(st, 6, t->status, sizeof(t->status))) ||
+	    (err = sq_col_opt_text(st, 7, t->assignee_id,
+	    sizeof(t->assignee_id))) ||
+	    (err = sq_col_opt_text(st, 9, t->created_by,
+	    sizeof(t->created_by))))
+		return err;
+	t->due_us = sqlite3_column_int64(st, 8);
+	t->created_us = sqlite3_column_int64(st, 10);
+	t->updated_us = sqlite3_column_int64(st, 11);
+	return KURA_OK;
+}
+
+/* Bind the columns from ?4 to ?9 that insert and update share. */
+static int
+sq_bind_task_mutable(sqlite3_stmt *st, const struct store_task *t)
+{
+	int rc;
+
+	rc = sq_bind_blob(st, 4, t->title.data, t->title.len);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 5, &t->description);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_blob(st, 6, &t->labels);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 7, t->status);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 8, t->assignee_id);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, t->due_us);
+	return rc;
+}
+
+/* The (tenant, project) and (tenant, assignee) keys refuse rows of
+ * another tenant (KURA_ENOENT). */
+static kura_err
+sq_task_insert(void *be, const struct store_tctx *ctx,
+    const struct store_task *t)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TASK_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, t->project_id, t->id);
+	if (rc == SQLITE_OK) rc = sq_bind_task_mutable(st, t);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 10, t->created_by);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 11, t->created_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 12, t->updated_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_task_get(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *id, struct store_task **ret_t)
+{
+	sqlite3_stmt *st = NULL;
+	void *item = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TASK_GET, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, project_id, id)) !=
+	    SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_one(st, sizeof(struct store_task), sq_task_row,
+	    sq_task_clear, &item)) != KURA_OK)
+		return err;
+	*ret_t = item;
+	return KURA_OK;
+}
+
+static kura_err
+sq_task_list(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *status, const char *assignee_id, struct store_task **ret_list,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TASK_LIST, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, project_id, NULL);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 3, status);
+	if (rc == SQLITE_OK) rc = sq_bind_text(st, 4, assignee_id);
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_task), sq_task_row,
+	    sq_task_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_task_update(void *be, const struct store_tctx *ctx,
+    const struct store_task *t)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_TASK_UPDATE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, t->project_id, t->id);
+	if (rc == SQLITE_OK) rc = sq_bind_task_mutable(st, t);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 10, t->updated_us);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_task_delete(void *be, const struct store_tctx *ctx, const char *project_id,
+    const char *id)
+{
+	return sq_write_keys(be, SQ_TASK_DELETE, ctx->tenant_id, project_id,
+	    id);
+}
+
+/* No task row in ctx's tenant inserts nothing: KURA_ENOENT. */
+static kura_err
+sq_task_link(void *be, const struct store_tctx *ctx, const char *task_id,
+    const char *file_id)
+{
+	return sq_write_keys(be, SQ_TASK_LINK, ctx->tenant_id, task_id,
+	    file_id);
+}
+
+static kura_err
+sq_task_unlink(void *be, const struct store_tctx *ctx, const char *task_id,
+    const char *file_id)
+{
+	return sq_write_keys(be, SQ_TASK_UNLINK, ctx->tenant_id, task_id,
+	    file_id);
+}
+
+static kura_err
+sq_task_files(void *be, const struct store_tctx *ctx, const char *task_id,
+    char (**ret_ids)[STORE_ID_MAX], size_t *ret_n)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_exists(c, SQ_TASK_EXISTS, ctx->tenant_id, task_id)) !=
+	    KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_TASK_FILES, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, task_id, NULL)) !=
+	    SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	return sq_id_list(st, ret_ids, ret_n);
+}
+
+/* labels */
+
+/* The statements of store_labels_set, inside its group. */
+static kura_err
+sq_labels_set_rows(struct sq_conn *c, const struct store_tctx *ctx,
+    const char *resource_type, const char *resource_id,
+    const char (*indexes)[STORE_INDEX_MAX], size_t n)
+{
+	sqlite3_stmt *st = NULL;
+	size_t i, changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_LABELS_CLEAR, &st)) != KURA_OK ||
+	    (err = sq_write(c, st, sq_bind_keys(st, ctx->tenant_id,
+	    resource_type, resource_id), &changed)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_LABELS_ADD, &st)) != KURA_OK)
+		return err;
+	for (i = 0; i < n; i++) {
+		rc = sq_bind_keys(st, ctx->tenant_id, resource_type,
+		    resource_id);
+		if (rc == SQLITE_OK)
+			rc = sq_bind_text(st, 4, indexes[i]);
+		if ((err = sq_write(c, st, rc, &changed)) != KURA_OK)
+			return err;
+	}
+	return KURA_OK;
+}
+
+static kura_err
+sq_labels_set(void *be, const struct store_tctx *ctx,
+    const char *resource_type, const char *resource_id,
+    const char (*indexes)[STORE_INDEX_MAX], size_t n)
+{
+	kura_err err;
+	int own = 0;
+
+	if ((err = sq_group_begin(be, &own)) != KURA_OK)
+		return err;
+	err = sq_labels_set_rows(be, ctx, resource_type, resource_id, indexes,
+	    n);
+	return sq_group_end(be, own, err);
+}
+
+static kura_err
+sq_labels_find(void *be, const struct store_tctx *ctx,
+    const char *resource_type, const char *label_index,
+    char (**ret_ids)[STORE_ID_MAX], size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_LABELS_FIND, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_keys(st, ctx->tenant_id, resource_type,
+	    label_index)) != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	return sq_id_list(st, ret_ids, ret_n);
+}
+
+/* usage and quotas */
+
+/* Fills bytes and files; the quota fields only when a quota row exists
+ * (store.c put the defaults there). */
+static kura_err
+sq_usage_get(void *be, const struct store_tctx *ctx, struct store_usage *ret_u)
+{
+	sqlite3_stmt *st = NULL;
+	struct store_usage u = *ret_u;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_USAGE_GET, &st)) != KURA_OK)
+		return err;
+	if ((rc = sq_bind_text(st, 1, ctx->tenant_id)) != SQLITE_OK) {
+		err = sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_ENOENT : sq_err(rc);
+		goto out;
+	}
+	u.bytes = u.files = 0;
+	if (sqlite3_column_type(st, 0) != SQLITE_NULL &&
+	    ((err = sq_col_u64(st, 0, &u.bytes)) ||
+	    (err = sq_col_u64(st, 1, &u.files))))
+		goto out;
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL &&
+	    ((err = sq_col_u64(st, 2, &u.max_bytes)) ||
+	    (err = sq_col_u64(st, 3, &u.max_files))))
+		goto out;
+	*ret_u = u;
+out:
+	sq_done(st);
+	return err;
+}
+
+/* The statements of store_usage_add, inside its group. */
+static kura_err
+sq_usage_add_rows(struct sq_conn *c, const struct store_tctx *ctx,
+    int64_t delta_bytes, int64_t delta_files, int64_t max_bytes,
+    int64_t max_files)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(c, SQ_USAGE_ENSURE, &st)) != KURA_OK ||
+	    (err = sq_write(c, st, sq_bind_text(st, 1, ctx->tenant_id),
+	    &changed)) != KURA_OK)
+		return err;
+	if ((err = sq_stmt(c, SQ_USAGE_ADD, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, ctx->tenant_id);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 2, delta_bytes);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 3, delta_files);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 4, max_bytes);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 5, max_files);
+	if ((err = sq_write(c, st, rc, &changed)) != KURA_OK)
+		return err;
+	return changed == 0 ? KURA_ETOOBIG : KURA_OK;
+}
+
+static kura_err
+sq_usage_add(void *be, const struct store_tctx *ctx, int64_t delta_bytes,
+    int64_t delta_files, int64_t max_bytes, int64_t max_files)
+{
+	kura_err err;
+	int own = 0;
+
+	if ((err = sq_group_begin(be, &own)) != KURA_OK)
+		return err;
+	err = sq_usage_add_rows(be, ctx, delta_bytes, delta_files, max_bytes,
+	    max_files);
+	return sq_group_end(be, own, err);
+}
+
+static kura_err
+sq_quota_set(void *be, const char *tenant_id, uint64_t max_bytes,
+    uint64_t max_files, int64_t now_us)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_QUOTA_SET, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_text(st, 1, tenant_id);
+	if (rc == SQLITE_OK) rc = sq_bind_u64(st, 2, max_bytes);
+	if (rc == SQLITE_OK) rc = sq_bind_u64(st, 3, max_files);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 4, now_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+/* exports */
+
+static kura_err
+sq_export_row(sqlite3_stmt *st, void *item)
+{
+	struct store_export *e = item;
+	kura_err err;
+
+	if ((err = sq_col_text(st, 0, e->id, sizeof(e->id))) ||
+	    (err = sq_col_text(st, 1, e->tenant_id, sizeof(e->tenant_id))) ||
+	    (err = sq_col_text(st, 2, e->status, sizeof(e->status))) ||
+	    (err = sq_col_opt_text(st, 3, e->blob_id, sizeof(e->blob_id))) ||
+	    (err = sq_col_u64(st, 4, &e->size)) ||
+	    (err = sq_col_opt_text(st, 5, e->requested_by,
+	    sizeof(e->requested_by))))
+		return err;
+	e->created_us = sqlite3_column_int64(st, 6);
+	e->ready_us = sqlite3_column_int64(st, 7);
+	e->expires_us = sqlite3_column_int64(st, 8);
+	return KURA_OK;
+}
+
+static kura_err
+sq_export_insert(void *be, const struct store_tctx *ctx,
+    const struct store_export *e)
+{
+	sqlite3_stmt *st = NULL;
+	size_t changed = 0;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_EXPORT_INSERT, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, e->id, e->status);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 4, e->blob_id);
+	if (rc == SQLITE_OK) rc = sq_bind_u64(st, 5, e->size);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 6, e->requested_by);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 7, e->created_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 8, e->ready_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 9, e->expires_us);
+	return sq_write(be, st, rc, &changed);
+}
+
+static kura_err
+sq_export_get(void *be, const struct store_tctx *ctx, const char *id,
+    struct store_export *ret_e)
+{
+	void *item = NULL;
+	kura_err err;
+
+	if ((err = sq_get_by(be, SQ_EXPORT_GET, ctx->tenant_id, id,
+	    sizeof(struct store_export), sq_export_row, sq_nothing_clear,
+	    &item)) != KURA_OK)
+		return err;
+	*ret_e = *(struct store_export *)item;
+	free(item);
+	return KURA_OK;
+}
+
+/* Exports a bound statement returns (see sq_list). */
+static kura_err
+sq_export_rows(sqlite3_stmt *st, int rc, struct store_export **ret_list,
+    size_t *ret_n)
+{
+	void *list = NULL;
+	size_t n = 0;
+	kura_err err;
+
+	if (rc != SQLITE_OK) {
+		sq_done(st);
+		return sq_err(rc);
+	}
+	if ((err = sq_list(st, sizeof(struct store_export), sq_export_row,
+	    sq_nothing_clear, &list, &n)) != KURA_OK)
+		return err;
+	*ret_list = list;
+	*ret_n = n;
+	return KURA_OK;
+}
+
+static kura_err
+sq_export_list(void *be, const struct store_tctx *ctx,
+    struct store_export **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+
+	if ((err = sq_stmt(be, SQ_EXPORT_LIST, &st)) != KURA_OK)
+		return err;
+	return sq_export_rows(st, sq_bind_text(st, 1, ctx->tenant_id),
+	    ret_list, ret_n);
+}
+
+static kura_err
+sq_export_update(void *be, const struct store_tctx *ctx,
+    const struct store_export *e)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_EXPORT_UPDATE, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, e->id, e->status);
+	if (rc == SQLITE_OK) rc = sq_bind_opt_text(st, 4, e->blob_id);
+	if (rc == SQLITE_OK) rc = sq_bind_u64(st, 5, e->size);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 6, e->ready_us);
+	if (rc == SQLITE_OK) rc = sqlite3_bind_int64(st, 7, e->expires_us);
+	return sq_write_one(be, st, rc);
+}
+
+static kura_err
+sq_export_queued(void *be, struct store_export **ret_list, size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+
+	if ((err = sq_stmt(be, SQ_EXPORT_QUEUED, &st)) != KURA_OK)
+		return err;
+	return sq_export_rows(st, SQLITE_OK, ret_list, ret_n);
+}
+
+static kura_err
+sq_export_expired(void *be, int64_t now_us, struct store_export **ret_list,
+    size_t *ret_n)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+
+	if ((err = sq_stmt(be, SQ_EXPORT_EXPIRED, &st)) != KURA_OK)
+		return err;
+	return sq_export_rows(st, sqlite3_bind_int64(st, 1, now_us), ret_list,
+	    ret_n);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.init = sq_init,
@@ -3312,4 +4949,49 @@ const struct store_ops store_sqlite_ops = {
 	.health_prune = sq_health_prune,
 	.health_probe_put = sq_health_probe_put,
 	.health_probe_get = sq_health_probe_get,
+	/* workspace (0006) */
+	.project_insert = sq_project_insert,
+	.project_get = sq_project_get,
+	.project_list = sq_project_list,
+	.project_update = sq_project_update,
+	.project_delete = sq_project_delete,
+	.member_put = sq_member_put,
+	.member_get = sq_member_get,
+	.member_list = sq_member_list,
+	.member_delete = sq_member_delete,
+	.dir_insert = sq_dir_insert,
+	.dir_get = sq_dir_get,
+	.dir_list = sq_dir_list,
+	.dir_update = sq_dir_update,
+	.dir_children = sq_dir_children,
+	.dir_delete_tree = sq_dir_delete_tree,
+	.file_insert = sq_file_insert,
+	.file_get = sq_file_get,
+	.file_get_by_name = sq_file_get_by_name,
+	.file_list = sq_file_list,
+	.file_update = sq_file_update,
+	.file_delete = sq_file_delete,
+	.version_insert = sq_version_insert,
+	.version_get = sq_version_get,
+	.version_list = sq_version_list,
+	.version_prune = sq_version_prune,
+	.task_insert = sq_task_insert,
+	.task_get = sq_task_get,
+	.task_list = sq_task_list,
+	.task_update = sq_task_update,
+	.task_delete = sq_task_delete,
+	.task_link = sq_task_link,
+	.task_unlink = sq_task_unlink,
+	.task_files = sq_task_files,
+	.labels_set = sq_labels_set,
+	.labels_find = sq_labels_find,
+	.usage_get = sq_usage_get,
+	.usage_add = sq_usage_add,
+	.quota_set = sq_quota_set,
+	.export_insert = sq_export_insert,
+	.export_get = sq_export_get,
+	.export_list = sq_export_list,
+	.export_update = sq_export_update,
+	.export_queued = sq_export_queued,
+	.export_expired = sq_export_expired,
 };

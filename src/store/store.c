@@ -1743,3 +1743,1049 @@ store_health_probe(struct store *s, const char *value, int64_t now_us)
 		return err;
 	return strcmp(back, value) == 0 ? KURA_OK : KURA_EIO;
 }
+
+/* ---- workspace (0006) ---- */
+
+static const char *const member_roles[] = { "owner", "editor", "viewer", NULL };
+static const char *const file_kinds[] = { "user", "generated", NULL };
+static const char *const task_statuses[] = { "open", "in_progress", "done",
+    NULL };
+static const char *const label_types[] = { "project", "directory", "file",
+    "task", "role", "token", NULL };
+static const char *const export_statuses[] = { "queued", "running", "ready",
+    "failed", "expired", NULL };
+
+/* Label indexes one resource may carry. */
+#define LABELS_MAX 100
+
+/* A byte count or size the database stores as a signed 64-bit integer. */
+static int
+size_ok(uint64_t v)
+{
+	return v <= (uint64_t)INT64_MAX;
+}
+
+/* Quotas above INT64_MAX mean "unlimited" and are stored as INT64_MAX. */
+static int64_t
+quota_clamp(uint64_t v)
+{
+	return v > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
+/* Arguments of the delete calls that hand back blob ids. */
+static int
+blobs_out_ok(char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n)
+{
+	return ret_blobs != NULL && ret_n != NULL;
+}
+
+/* projects */
+
+/* Every column insert and update write, plus the context and the row's
+ * tenant. */
+static kura_err
+project_check(const struct store_tctx *ctx, const struct store_project *p)
+{
+	kura_err err;
+
+	if (!ctx_ok(ctx) || p == NULL ||
+	    !row_tenant_ok(p->tenant_id, sizeof(p->tenant_id), ctx) ||
+	    !field_ok(p->id, sizeof(p->id)) ||
+	    !field_ok(p->name_index, sizeof(p->name_index)) ||
+	    !opt_field_ok(p->created_by, sizeof(p->created_by)))
+		return KURA_EINVAL;
+	if ((err = blob_check(p->name.data, p->name.len)) != KURA_OK ||
+	    (err = opt_blob_check(&p->description)) != KURA_OK ||
+	    (err = opt_blob_check(&p->labels)) != KURA_OK)
+		return err;
+	return KURA_OK;
+}
+
+/* The row's tenant is ctx's.  created_us 0 means now, updated_us 0 means
+ * created_us; created_by may be "" (stored as NULL).  KURA_EEXIST for a
+ * taken id or name_index, KURA_ENOENT if the tenant does not exist. */
+kura_err
+store_project_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_project *p)
+{
+	struct store_project row;
+	kura_err err;
+	void *be;
+
+	if ((err = project_check(ctx, p)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *p;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	if (row.updated_us == 0)
+		row.updated_us = row.created_us;
+	return s->ops->project_insert(be, ctx, &row);
+}
+
+kura_err
+store_project_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_project **ret_p)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) || ret_p == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->project_get(be, ctx, id, ret_p);
+}
+
+kura_err
+store_project_list(struct store *s, const struct store_tctx *ctx,
+    const char *member_id, struct store_project **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) ||
+	    (member_id != NULL && !field_ok(member_id, STORE_ID_MAX)) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->project_list(be, ctx, member_id, ret_list, ret_n);
+}
+
+/* updated_us 0 means now.  KURA_ENOENT if the project is not ctx's
+ * tenant's, KURA_EEXIST if name_index is another project's. */
+kura_err
+store_project_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_project *p)
+{
+	struct store_project row;
+	kura_err err;
+	void *be;
+
+	if ((err = project_check(ctx, p)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *p;
+	if (row.updated_us == 0)
+		row.updated_us = kura_now_us();
+	return s->ops->project_update(be, ctx, &row);
+}
+
+/* Atomic (own transaction or a savepoint in the caller's): the blob ids
+ * are those of exactly the versions deleted.  *ret_blobs is non-NULL even
+ * when empty; free it with free().  KURA_ENOENT if no such project. */
+kura_err
+store_project_delete(struct store *s, const struct store_tctx *ctx,
+    const char *id, char (**ret_blobs)[STORE_ID_MAX], size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) ||
+	    !blobs_out_ok(ret_blobs, ret_n))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->project_delete(be, ctx, id, ret_blobs, ret_n);
+}
+
+void
+store_project_clear(struct store_project *p)
+{
+	if (p == NULL)
+		return;
+	KURA_FREE(p->name.data);
+	p->name.len = 0;
+	KURA_FREE(p->description.data);
+	p->description.len = 0;
+	KURA_FREE(p->labels.data);
+	p->labels.len = 0;
+}
+
+void
+store_project_free(struct store_project *p)
+{
+	store_project_clear(p);
+	free(p);
+}
+
+void
+store_project_list_free(struct store_project *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_project_clear(&list[i]);
+	free(list);
+}
+
+/* members */
+
+/* Insert, or change the role of an existing member (added_us is kept
+ * then).  added_us 0 means now.  KURA_ENOENT if the project or the user
+ * is not ctx's tenant's. */
+kura_err
+store_member_put(struct store *s, const struct store_tctx *ctx,
+    const struct store_member *m)
+{
+	struct store_member row;
+	void *be;
+
+	if (!ctx_ok(ctx) || m == NULL ||
+	    !field_ok(m->project_id, sizeof(m->project_id)) ||
+	    !field_ok(m->user_id, sizeof(m->user_id)) ||
+	    !status_ok(m->role, member_roles) || m->added_us < 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	row = *m;
+	if (row.added_us == 0)
+		row.added_us = kura_now_us();
+	return s->ops->member_put(be, ctx, &row);
+}
+
+kura_err
+store_member_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *user_id, struct store_member *ret_m)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(user_id, STORE_ID_MAX) || ret_m == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->member_get(be, ctx, project_id, user_id, ret_m);
+}
+
+/* Ordered by user id; free the array with free(). */
+kura_err
+store_member_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, struct store_member **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->member_list(be, ctx, project_id, ret_list, ret_n);
+}
+
+kura_err
+store_member_delete(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *user_id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(user_id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->member_delete(be, ctx, project_id, user_id);
+}
+
+/* directories */
+
+/* parent_id equal to id is refused here (KURA_ECONFLICT): on insert the
+ * database could not tell, as the row would be its own parent. */
+static kura_err
+dir_check(const struct store_tctx *ctx, const struct store_dir *d)
+{
+	kura_err err;
+
+	if (!ctx_ok(ctx) || d == NULL ||
+	    !row_tenant_ok(d->tenant_id, sizeof(d->tenant_id), ctx) ||
+	    !field_ok(d->id, sizeof(d->id)) ||
+	    !field_ok(d->project_id, sizeof(d->project_id)) ||
+	    !opt_field_ok(d->parent_id, sizeof(d->parent_id)) ||
+	    !field_ok(d->name_index, sizeof(d->name_index)))
+		return KURA_EINVAL;
+	if ((err = blob_check(d->name.data, d->name.len)) != KURA_OK ||
+	    (err = opt_blob_check(&d->labels)) != KURA_OK)
+		return err;
+	if (strcmp(d->parent_id, d->id) == 0)
+		return KURA_ECONFLICT;
+	return KURA_OK;
+}
+
+/* created_us 0 means now, updated_us 0 means created_us.  KURA_EEXIST
+ * for a taken id or sibling name, KURA_ENOENT if the project or parent
+ * is not ctx's tenant's (or the parent is another project's). */
+kura_err
+store_dir_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_dir *d)
+{
+	struct store_dir row;
+	kura_err err;
+	void *be;
+
+	if ((err = dir_check(ctx, d)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *d;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	if (row.updated_us == 0)
+		row.updated_us = row.created_us;
+	return s->ops->dir_insert(be, ctx, &row);
+}
+
+kura_err
+store_dir_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, struct store_dir **ret_d)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(id, STORE_ID_MAX) || ret_d == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->dir_get(be, ctx, project_id, id, ret_d);
+}
+
+/* parent_id NULL lists every directory of the project (exports). */
+kura_err
+store_dir_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *parent_id, struct store_dir **ret_list,
+    size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    (parent_id != NULL && !opt_field_ok(parent_id, STORE_ID_MAX)) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->dir_list(be, ctx, project_id, parent_id, ret_list,
+	    ret_n);
+}
+
+/* Matched by (ctx tenant, d->project_id, d->id); updated_us 0 means now.
+ * The ancestry check and the write are one group.  KURA_ECONFLICT for a
+ * move into the directory's own subtree, KURA_EEXIST for a taken sibling
+ * name, KURA_ENOENT if the directory or new parent is not there. */
+kura_err
+store_dir_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_dir *d)
+{
+	struct store_dir row;
+	kura_err err;
+	void *be;
+
+	if ((err = dir_check(ctx, d)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *d;
+	if (row.updated_us == 0)
+		row.updated_us = kura_now_us();
+	return s->ops->dir_update(be, ctx, &row);
+}
+
+/* id "" counts the entries at the project's root.  KURA_ENOENT if the
+ * project or directory is not there. */
+kura_err
+store_dir_children(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, uint64_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !opt_field_ok(id, STORE_ID_MAX) || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->dir_children(be, ctx, project_id, id, ret_n);
+}
+
+/* Atomic, like store_project_delete; the tree is removed by one
+ * statement whatever its depth.  KURA_ENOENT if no such directory. */
+kura_err
+store_dir_delete_tree(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(id, STORE_ID_MAX) || !blobs_out_ok(ret_blobs, ret_n))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->dir_delete_tree(be, ctx, project_id, id, ret_blobs,
+	    ret_n);
+}
+
+void
+store_dir_clear(struct store_dir *d)
+{
+	if (d == NULL)
+		return;
+	KURA_FREE(d->name.data);
+	d->name.len = 0;
+	KURA_FREE(d->labels.data);
+	d->labels.len = 0;
+}
+
+void
+store_dir_free(struct store_dir *d)
+{
+	store_dir_clear(d);
+	free(d);
+}
+
+void
+store_dir_list_free(struct store_dir *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_dir_clear(&list[i]);
+	free(list);
+}
+
+/* files */
+
+static kura_err
+file_check(const struct store_tctx *ctx, const struct store_file *f)
+{
+	kura_err err;
+
+	if (!ctx_ok(ctx) || f == NULL ||
+	    !row_tenant_ok(f->tenant_id, sizeof(f->tenant_id), ctx) ||
+	    !field_ok(f->id, sizeof(f->id)) ||
+	    !field_ok(f->project_id, sizeof(f->project_id)) ||
+	    !opt_field_ok(f->directory_id, sizeof(f->directory_id)) ||
+	    !field_ok(f->name_index, sizeof(f->name_index)) ||
+	    !status_ok(f->kind, file_kinds) ||
+	    !opt_field_ok(f->created_by, sizeof(f->created_by)))
+		return KURA_EINVAL;
+	if ((err = blob_check(f->name.data, f->name.len)) != KURA_OK ||
+	    (err = opt_blob_check(&f->labels)) != KURA_OK)
+		return err;
+	return KURA_OK;
+}
+
+/* As store_dir_insert; directory_id "" is the root. */
+kura_err
+store_file_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_file *f)
+{
+	struct store_file row;
+	kura_err err;
+	void *be;
+
+	if ((err = file_check(ctx, f)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *f;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	if (row.updated_us == 0)
+		row.updated_us = row.created_us;
+	return s->ops->file_insert(be, ctx, &row);
+}
+
+kura_err
+store_file_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, struct store_file **ret_f)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(id, STORE_ID_MAX) || ret_f == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->file_get(be, ctx, project_id, id, ret_f);
+}
+
+kura_err
+store_file_get_by_name(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *directory_id, const char *name_index,
+    struct store_file **ret_f)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !opt_field_ok(directory_id, STORE_ID_MAX) ||
+	    !field_ok(name_index, STORE_INDEX_MAX) || ret_f == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->file_get_by_name(be, ctx, project_id, directory_id,
+	    name_index, ret_f);
+}
+
+/* Ordered by id; directory_id NULL lists every file of the project
+ * (exports). */
+kura_err
+store_file_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *directory_id,
+    struct store_file **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    (directory_id != NULL &&
+	    !opt_field_ok(directory_id, STORE_ID_MAX)) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->file_list(be, ctx, project_id, directory_id, ret_list,
+	    ret_n);
+}
+
+/* Matched by (ctx tenant, f->project_id, f->id); updated_us 0 means now.
+ * KURA_EEXIST for a taken sibling name, KURA_ENOENT if the file or the
+ * target directory is not there. */
+kura_err
+store_file_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_file *f)
+{
+	struct store_file row;
+	kura_err err;
+	void *be;
+
+	if ((err = file_check(ctx, f)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *f;
+	if (row.updated_us == 0)
+		row.updated_us = kura_now_us();
+	return s->ops->file_update(be, ctx, &row);
+}
+
+/* Atomic, like store_project_delete.  KURA_ENOENT if no such file. */
+kura_err
+store_file_delete(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(id, STORE_ID_MAX) || !blobs_out_ok(ret_blobs, ret_n))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->file_delete(be, ctx, project_id, id, ret_blobs, ret_n);
+}
+
+void
+store_file_clear(struct store_file *f)
+{
+	if (f == NULL)
+		return;
+	KURA_FREE(f->name.data);
+	f->name.len = 0;
+	KURA_FREE(f->labels.data);
+	f->labels.len = 0;
+}
+
+void
+store_file_free(struct store_file *f)
+{
+	store_file_clear(f);
+	free(f);
+}
+
+void
+store_file_list_free(struct store_file *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_file_clear(&list[i]);
+	free(list);
+}
+
+/* file versions */
+
+/* created_us 0 means now; uploaded_by may be "" (a generated file).
+ * KURA_ENOENT if the file is not ctx's tenant's, KURA_EEXIST if the
+ * version number or the blob id is taken. */
+kura_err
+store_version_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_file_version *v)
+{
+	struct store_file_version row;
+	kura_err err;
+	void *be;
+
+	if (!ctx_ok(ctx) || v == NULL ||
+	    !field_ok(v->file_id, sizeof(v->file_id)) || v->version == 0 ||
+	    !field_ok(v->blob_id, sizeof(v->blob_id)) || !size_ok(v->size) ||
+	    !opt_field_ok(v->uploaded_by, sizeof(v->uploaded_by)) ||
+	    v->created_us < 0)
+		return KURA_EINVAL;
+	if ((err = blob_check(v->sha256.data, v->sha256.len)) != KURA_OK ||
+	    (err = opt_blob_check(&v->content_type)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *v;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	return s->ops->version_insert(be, ctx, &row);
+}
+
+/* *ret_v owns its blobs: release them with store_version_clear. */
+kura_err
+store_version_get(struct store *s, const struct store_tctx *ctx,
+    const char *file_id, uint32_t version, struct store_file_version *ret_v)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(file_id, STORE_ID_MAX) || version == 0 ||
+	    ret_v == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->version_get(be, ctx, file_id, version, ret_v);
+}
+
+kura_err
+store_version_list(struct store *s, const struct store_tctx *ctx,
+    const char *file_id, struct store_file_version **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(file_id, STORE_ID_MAX) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->version_list(be, ctx, file_id, ret_list, ret_n);
+}
+
+/* keep >= 1 (store_file_delete removes them all).  Atomic; *ret_blobs as
+ * for store_project_delete; ret_bytes may be NULL.  KURA_ENOENT if the
+ * file is not ctx's tenant's. */
+kura_err
+store_version_prune(struct store *s, const struct store_tctx *ctx,
+    const char *file_id, uint32_t keep, char (**ret_blobs)[STORE_ID_MAX],
+    size_t *ret_n, uint64_t *ret_bytes)
+{
+	uint64_t bytes = 0;
+	kura_err err;
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(file_id, STORE_ID_MAX) || keep == 0 ||
+	    !blobs_out_ok(ret_blobs, ret_n))
+		return KURA_EINVAL;
+	CONN(s, be);
+	if ((err = s->ops->version_prune(be, ctx, file_id, keep, ret_blobs,
+	    ret_n, &bytes)) != KURA_OK)
+		return err;
+	if (ret_bytes != NULL)
+		*ret_bytes = bytes;
+	return KURA_OK;
+}
+
+void
+store_version_clear(struct store_file_version *v)
+{
+	if (v == NULL)
+		return;
+	KURA_FREE(v->sha256.data);
+	v->sha256.len = 0;
+	KURA_FREE(v->content_type.data);
+	v->content_type.len = 0;
+}
+
+void
+store_version_list_free(struct store_file_version *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_version_clear(&list[i]);
+	free(list);
+}
+
+/* tasks */
+
+static kura_err
+task_check(const struct store_tctx *ctx, const struct store_task *t)
+{
+	kura_err err;
+
+	if (!ctx_ok(ctx) || t == NULL ||
+	    !row_tenant_ok(t->tenant_id, sizeof(t->tenant_id), ctx) ||
+	    !field_ok(t->id, sizeof(t->id)) ||
+	    !field_ok(t->project_id, sizeof(t->project_id)) ||
+	    !status_ok(t->status, task_statuses) ||
+	    !opt_field_ok(t->assignee_id, sizeof(t->assignee_id)) ||
+	    t->due_us < 0 ||
+	    !opt_field_ok(t->created_by, sizeof(t->created_by)))
+		return KURA_EINVAL;
+	if ((err = blob_check(t->title.data, t->title.len)) != KURA_OK ||
+	    (err = opt_blob_check(&t->description)) != KURA_OK ||
+	    (err = opt_blob_check(&t->labels)) != KURA_OK)
+		return err;
+	return KURA_OK;
+}
+
+/* created_us 0 means now, updated_us 0 means created_us.  KURA_ENOENT if
+ * the project or the assignee is not ctx's tenant's. */
+kura_err
+store_task_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_task *t)
+{
+	struct store_task row;
+	kura_err err;
+	void *be;
+
+	if ((err = task_check(ctx, t)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *t;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	if (row.updated_us == 0)
+		row.updated_us = row.created_us;
+	return s->ops->task_insert(be, ctx, &row);
+}
+
+kura_err
+store_task_get(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id, struct store_task **ret_t)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(id, STORE_ID_MAX) || ret_t == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->task_get(be, ctx, project_id, id, ret_t);
+}
+
+/* Ordered by id.  assignee_id "" selects the unassigned tasks. */
+kura_err
+store_task_list(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *status, const char *assignee_id,
+    struct store_task **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    (status != NULL && !status_ok(status, task_statuses)) ||
+	    (assignee_id != NULL && !opt_field_ok(assignee_id, STORE_ID_MAX)) ||
+	    ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->task_list(be, ctx, project_id, status, assignee_id,
+	    ret_list, ret_n);
+}
+
+/* Matched by (ctx tenant, t->project_id, t->id); updated_us 0 means now.
+ * KURA_ENOENT if the task or the assignee is not there. */
+kura_err
+store_task_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_task *t)
+{
+	struct store_task row;
+	kura_err err;
+	void *be;
+
+	if ((err = task_check(ctx, t)) != KURA_OK)
+		return err;
+	CONN(s, be);
+	row = *t;
+	if (row.updated_us == 0)
+		row.updated_us = kura_now_us();
+	return s->ops->task_update(be, ctx, &row);
+}
+
+/* Removes its file links and label rows too. */
+kura_err
+store_task_delete(struct store *s, const struct store_tctx *ctx,
+    const char *project_id, const char *id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(project_id, STORE_ID_MAX) ||
+	    !field_ok(id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->task_delete(be, ctx, project_id, id);
+}
+
+/* KURA_ENOENT if the task is not ctx's tenant's or the file is not in the
+ * task's project; KURA_EEXIST if they are linked already. */
+kura_err
+store_task_link(struct store *s, const struct store_tctx *ctx,
+    const char *task_id, const char *file_id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(task_id, STORE_ID_MAX) ||
+	    !field_ok(file_id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->task_link(be, ctx, task_id, file_id);
+}
+
+/* KURA_ENOENT if there is no such link in ctx's tenant. */
+kura_err
+store_task_unlink(struct store *s, const struct store_tctx *ctx,
+    const char *task_id, const char *file_id)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(task_id, STORE_ID_MAX) ||
+	    !field_ok(file_id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->task_unlink(be, ctx, task_id, file_id);
+}
+
+/* Ordered by file id; free with free().  KURA_ENOENT if the task is not
+ * ctx's tenant's. */
+kura_err
+store_task_files(struct store *s, const struct store_tctx *ctx,
+    const char *task_id, char (**ret_ids)[STORE_ID_MAX], size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(task_id, STORE_ID_MAX) ||
+	    ret_ids == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->task_files(be, ctx, task_id, ret_ids, ret_n);
+}
+
+void
+store_task_clear(struct store_task *t)
+{
+	if (t == NULL)
+		return;
+	KURA_FREE(t->title.data);
+	t->title.len = 0;
+	KURA_FREE(t->description.data);
+	t->description.len = 0;
+	KURA_FREE(t->labels.data);
+	t->labels.len = 0;
+}
+
+void
+store_task_free(struct store_task *t)
+{
+	store_task_clear(t);
+	free(t);
+}
+
+void
+store_task_list_free(struct store_task *list, size_t n)
+{
+	size_t i;
+
+	if (list == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		store_task_clear(&list[i]);
+	free(list);
+}
+
+/* labels */
+
+/*
+ * Replace the resource's label indexes with indexes[0..n) atomically (at
+ * most LABELS_MAX, else KURA_ETOOBIG; repeats are stored once; n == 0
+ * removes them).  The rows are ctx's tenant's.  The resource need not
+ * exist yet (handlers set labels before inserting the row, in the same
+ * transaction); rows of a resource that never comes are never found by
+ * another tenant, and deleting a resource removes its rows.
+ */
+kura_err
+store_labels_set(struct store *s, const struct store_tctx *ctx,
+    const char *resource_type, const char *resource_id,
+    const char (*indexes)[STORE_INDEX_MAX], size_t n)
+{
+	void *be;
+	size_t i;
+
+	if (!ctx_ok(ctx) || !status_ok(resource_type, label_types) ||
+	    !field_ok(resource_id, STORE_ID_MAX) || (indexes == NULL && n > 0))
+		return KURA_EINVAL;
+	if (n > LABELS_MAX)
+		return KURA_ETOOBIG;
+	for (i = 0; i < n; i++)
+		if (!field_ok(indexes[i], STORE_INDEX_MAX))
+			return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->labels_set(be, ctx, resource_type, resource_id, indexes,
+	    n);
+}
+
+/* Ordered by id; *ret_ids is non-NULL even when empty; free with free(). */
+kura_err
+store_labels_find(struct store *s, const struct store_tctx *ctx,
+    const char *resource_type, const char *label_index,
+    char (**ret_ids)[STORE_ID_MAX], size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !status_ok(resource_type, label_types) ||
+	    !field_ok(label_index, STORE_INDEX_MAX) || ret_ids == NULL ||
+	    ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->labels_find(be, ctx, resource_type, label_index,
+	    ret_ids, ret_n);
+}
+
+/* usage and quotas */
+
+/* KURA_ENOENT if ctx's tenant does not exist. */
+kura_err
+store_usage_get(struct store *s, const struct store_tctx *ctx,
+    uint64_t default_max_bytes, uint64_t default_max_files,
+    struct store_usage *ret_u)
+{
+	struct store_usage u;
+	kura_err err;
+	void *be;
+
+	if (!ctx_ok(ctx) || ret_u == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	memset(&u, 0, sizeof(u));
+	u.max_bytes = default_max_bytes;
+	u.max_files = default_max_files;
+	if ((err = s->ops->usage_get(be, ctx, &u)) != KURA_OK)
+		return err;
+	*ret_u = u;
+	return KURA_OK;
+}
+
+/*
+ * One conditional UPDATE inside a group: a positive delta is refused
+ * (KURA_ETOOBIG, nothing changes) when it would take its counter over the
+ * quota; negative deltas always apply and stop at zero.  Defaults above
+ * INT64_MAX mean unlimited.  KURA_ENOENT if ctx's tenant does not exist.
+ */
+kura_err
+store_usage_add(struct store *s, const struct store_tctx *ctx,
+    int64_t delta_bytes, int64_t delta_files, uint64_t default_max_bytes,
+    uint64_t default_max_files)
+{
+	void *be;
+
+	if (!ctx_ok(ctx))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->usage_add(be, ctx, delta_bytes, delta_files,
+	    quota_clamp(default_max_bytes), quota_clamp(default_max_files));
+}
+
+/* Operator scope: insert or replace the tenant's quota (values above
+ * INT64_MAX are stored as INT64_MAX, unlimited).  KURA_ENOENT if no such
+ * tenant. */
+kura_err
+store_quota_set(struct store *s, const char *tenant_id, uint64_t max_bytes,
+    uint64_t max_files)
+{
+	void *be;
+
+	if (!field_ok(tenant_id, STORE_ID_MAX))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->quota_set(be, tenant_id,
+	    (uint64_t)quota_clamp(max_bytes), (uint64_t)quota_clamp(max_files),
+	    kura_now_us());
+}
+
+/* exports */
+
+/* The columns update writes; a ready export names its blob. */
+static int
+export_ok(const struct store_export *e)
+{
+	return e != NULL && field_ok(e->id, sizeof(e->id)) &&
+	    status_ok(e->status, export_statuses) &&
+	    opt_field_ok(e->blob_id, sizeof(e->blob_id)) &&
+	    (strcmp(e->status, "ready") != 0 || e->blob_id[0] != '\0') &&
+	    size_ok(e->size) && e->ready_us >= 0 && e->expires_us >= 0;
+}
+
+/* created_us 0 means now; requested_by may be "".  KURA_EEXIST for a
+ * taken id, KURA_ENOENT if the tenant does not exist. */
+kura_err
+store_export_insert(struct store *s, const struct store_tctx *ctx,
+    const struct store_export *e)
+{
+	struct store_export row;
+	void *be;
+
+	if (!ctx_ok(ctx) || !export_ok(e) ||
+	    !row_tenant_ok(e->tenant_id, sizeof(e->tenant_id), ctx) ||
+	    !opt_field_ok(e->requested_by, sizeof(e->requested_by)) ||
+	    e->created_us < 0)
+		return KURA_EINVAL;
+	CONN(s, be);
+	row = *e;
+	if (row.created_us == 0)
+		row.created_us = kura_now_us();
+	return s->ops->export_insert(be, ctx, &row);
+}
+
+kura_err
+store_export_get(struct store *s, const struct store_tctx *ctx,
+    const char *id, struct store_export *ret_e)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !field_ok(id, STORE_ID_MAX) || ret_e == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->export_get(be, ctx, id, ret_e);
+}
+
+/* Newest first; free with free(). */
+kura_err
+store_export_list(struct store *s, const struct store_tctx *ctx,
+    struct store_export **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->export_list(be, ctx, ret_list, ret_n);
+}
+
+/* Matched by (ctx tenant, e->id).  KURA_ENOENT if not ctx's tenant's. */
+kura_err
+store_export_update(struct store *s, const struct store_tctx *ctx,
+    const struct store_export *e)
+{
+	void *be;
+
+	if (!ctx_ok(ctx) || !export_ok(e) ||
+	    !row_tenant_ok(e->tenant_id, sizeof(e->tenant_id), ctx))
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->export_update(be, ctx, e);
+}
+
+/* Operator scope; free with free(). */
+kura_err
+store_export_queued(struct store *s, struct store_export **ret_list,
+    size_t *ret_n)
+{
+	void *be;
+
+	if (ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->export_queued(be, ret_list, ret_n);
+}
+
+/* Operator scope: ready exports with expires_us <= now_us, soonest
+ * first; free with free(). */
+kura_err
+store_export_expired(struct store *s, int64_t now_us,
+    struct store_export **ret_list, size_t *ret_n)
+{
+	void *be;
+
+	if (now_us < 0 || ret_list == NULL || ret_n == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->export_expired(be, now_us, ret_list, ret_n);
+}

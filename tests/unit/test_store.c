@@ -2008,6 +2008,839 @@ test_null_ctx_identity(void **state)
 	assert_null(doc.data);
 }
 
+
+/* ---- workspace (0006) ---- */
+
+static const uint8_t ws_name2[] = { 0x10, 0x20, 0x30 };
+
+static void
+make_project(struct store_project *p, const char *id, const char *name_index)
+{
+	memset(p, 0, sizeof(*p));
+	set_str(p->id, sizeof(p->id), id);
+	set_str(p->name_index, sizeof(p->name_index), name_index);
+	p->name.data = sealed;
+	p->name.len = sizeof(sealed);
+	set_str(p->created_by, sizeof(p->created_by), "usr_1");
+	p->created_us = 100;
+}
+
+static void
+add_project(struct store *s, const struct store_tctx *c, const char *id,
+    const char *name_index)
+{
+	struct store_project p;
+
+	make_project(&p, id, name_index);
+	assert_int_equal(store_project_insert(s, c, &p), KURA_OK);
+}
+
+static void
+make_dir(struct store_dir *d, const char *id, const char *project_id,
+    const char *parent_id, const char *name_index)
+{
+	memset(d, 0, sizeof(*d));
+	set_str(d->id, sizeof(d->id), id);
+	set_str(d->project_id, sizeof(d->project_id), project_id);
+	set_str(d->parent_id, sizeof(d->parent_id), parent_id);
+	set_str(d->name_index, sizeof(d->name_index), name_index);
+	d->name.data = sealed;
+	d->name.len = 2;
+}
+
+static void
+add_dir(struct store *s, const struct store_tctx *c, const char *id,
+    const char *project_id, const char *parent_id, const char *name_index)
+{
+	struct store_dir d;
+
+	make_dir(&d, id, project_id, parent_id, name_index);
+	assert_int_equal(store_dir_insert(s, c, &d), KURA_OK);
+}
+
+static void
+make_file(struct store_file *fl, const char *id, const char *project_id,
+    const char *directory_id, const char *name_index)
+{
+	memset(fl, 0, sizeof(*fl));
+	set_str(fl->id, sizeof(fl->id), id);
+	set_str(fl->project_id, sizeof(fl->project_id), project_id);
+	set_str(fl->directory_id, sizeof(fl->directory_id), directory_id);
+	set_str(fl->name_index, sizeof(fl->name_index), name_index);
+	fl->name.data = sealed;
+	fl->name.len = 3;
+	set_str(fl->kind, sizeof(fl->kind), "user");
+	set_str(fl->created_by, sizeof(fl->created_by), "usr_1");
+}
+
+static void
+add_file(struct store *s, const struct store_tctx *c, const char *id,
+    const char *project_id, const char *directory_id, const char *name_index)
+{
+	struct store_file fl;
+
+	make_file(&fl, id, project_id, directory_id, name_index);
+	assert_int_equal(store_file_insert(s, c, &fl), KURA_OK);
+}
+
+static void
+make_version(struct store_file_version *v, const char *file_id,
+    uint32_t version, const char *blob_id, uint64_t size)
+{
+	memset(v, 0, sizeof(*v));
+	set_str(v->file_id, sizeof(v->file_id), file_id);
+	v->version = version;
+	set_str(v->blob_id, sizeof(v->blob_id), blob_id);
+	v->size = size;
+	v->sha256.data = sealed;
+	v->sha256.len = sizeof(sealed);
+	v->content_type.data = sealed;
+	v->content_type.len = 1;
+	set_str(v->uploaded_by, sizeof(v->uploaded_by), "usr_1");
+	v->created_us = 1000 + version;
+}
+
+static void
+add_version(struct store *s, const struct store_tctx *c, const char *file_id,
+    uint32_t version, const char *blob_id, uint64_t size)
+{
+	struct store_file_version v;
+
+	make_version(&v, file_id, version, blob_id, size);
+	assert_int_equal(store_version_insert(s, c, &v), KURA_OK);
+}
+
+/* Sorted copy check: the n ids of list are exactly want[0..n). */
+static int
+ids_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+static void
+assert_ids(char (*list)[STORE_ID_MAX], size_t n, const char *const *want,
+    size_t nwant)
+{
+	size_t i;
+
+	assert_non_null(list);
+	assert_int_equal(n, nwant);
+	qsort(list, n, STORE_ID_MAX, ids_cmp);
+	for (i = 0; i < n; i++)
+		assert_string_equal(list[i], want[i]);
+}
+
+static sqlite3_int64
+raw_count(const struct fixture *f, const char *sql)
+{
+	sqlite3 *db = raw_open(f->path);
+	sqlite3_int64 v = raw_int(db, sql);
+
+	sqlite3_close(db);
+	return v;
+}
+
+static void
+assert_sound(struct store *s)
+{
+	char *detail = NULL;
+
+	assert_int_equal(store_integrity_check(s, &detail), KURA_OK);
+	assert_null(detail);
+}
+
+static void
+test_ws_projects(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_project p, *got = NULL, *list = NULL;
+	struct store_member m, gm, *ml = NULL;
+	char (*blobs)[STORE_ID_MAX] = NULL;
+	size_t n = 99;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_tenant(f->s, "ten_b", "C-B");
+	add_user(f->s, "ten_a", "usr_1", "li1");
+	add_user(f->s, "ten_a", "usr_2", "li2");
+	add_user(f->s, "ten_b", "usr_b", "lib");
+
+	make_project(&p, "prj_1", "n1");
+	p.description.data = (uint8_t *)ws_name2;
+	p.description.len = sizeof(ws_name2);
+	assert_int_equal(store_project_insert(f->s, &a, &p), KURA_OK);
+	assert_int_equal(store_project_insert(f->s, &a, &p), KURA_EEXIST);
+	set_str(p.id, sizeof(p.id), "prj_2");
+	assert_int_equal(store_project_insert(f->s, &a, &p), KURA_EEXIST);
+	add_project(f->s, &a, "prj_2", "n2");
+	add_project(f->s, &a, "prj_3", "n3");
+
+	/* refused values */
+	make_project(&p, "prj_x", "nx");
+	p.name.len = 0;
+	assert_int_equal(store_project_insert(f->s, &a, &p), KURA_EINVAL);
+	make_project(&p, "prj_x", "nx");
+	p.name.len = STORE_BLOB_MAX + 1;
+	assert_int_equal(store_project_insert(f->s, &a, &p), KURA_ETOOBIG);
+	make_project(&p, "prj_x", "nx");
+	set_str(p.tenant_id, sizeof(p.tenant_id), "ten_b");
+	assert_int_equal(store_project_insert(f->s, &a, &p), KURA_EINVAL);
+	{
+		struct store_tctx none = tctx("ten_none");
+		make_project(&p, "prj_x", "nx");
+		assert_int_equal(store_project_insert(f->s, &none, &p),
+		    KURA_ENOENT);
+	}
+
+	assert_int_equal(store_project_get(f->s, &a, "prj_1", &got), KURA_OK);
+	assert_string_equal(got->tenant_id, "ten_a");
+	assert_string_equal(got->name_index, "n1");
+	assert_int_equal(got->name.len, sizeof(sealed));
+	assert_memory_equal(got->name.data, sealed, sizeof(sealed));
+	assert_int_equal(got->description.len, sizeof(ws_name2));
+	assert_null(got->labels.data);
+	assert_int_equal(got->labels.len, 0);
+	assert_string_equal(got->created_by, "usr_1");
+	assert_true(got->created_us == 100 && got->updated_us == 100);
+
+	/* update: name, description cleared, labels */
+	got->description.len = 0;
+	free(got->description.data);
+	got->description.data = NULL;
+	set_str(got->name_index, sizeof(got->name_index), "n2");
+	assert_int_equal(store_project_update(f->s, &a, got), KURA_EEXIST);
+	set_str(got->name_index, sizeof(got->name_index), "n1b");
+	got->labels.data = malloc(2);
+	assert_non_null(got->labels.data);
+	memcpy(got->labels.data, "[]", 2);
+	got->labels.len = 2;
+	got->updated_us = 200;
+	assert_int_equal(store_project_update(f->s, &a, got), KURA_OK);
+	store_project_free(got);
+	got = NULL;
+	assert_int_equal(store_project_get(f->s, &a, "prj_1", &got), KURA_OK);
+	assert_string_equal(got->name_index, "n1b");
+	assert_null(got->description.data);
+	assert_int_equal(got->labels.len, 2);
+	assert_int_equal(got->updated_us, 200);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM projects "
+	    "WHERE id = 'prj_1' AND description IS NULL"), 1);
+	set_str(got->id, sizeof(got->id), "prj_none");
+	assert_int_equal(store_project_update(f->s, &a, got), KURA_ENOENT);
+	store_project_free(got);
+	got = NULL;
+
+	/* members */
+	memset(&m, 0, sizeof(m));
+	set_str(m.project_id, sizeof(m.project_id), "prj_1");
+	set_str(m.user_id, sizeof(m.user_id), "usr_1");
+	set_str(m.role, sizeof(m.role), "owner");
+	m.added_us = 300;
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_OK);
+	set_str(m.project_id, sizeof(m.project_id), "prj_2");
+	set_str(m.role, sizeof(m.role), "viewer");
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_OK);
+	set_str(m.user_id, sizeof(m.user_id), "usr_2");
+	set_str(m.role, sizeof(m.role), "editor");
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_OK);
+	/* role change keeps added_us */
+	set_str(m.user_id, sizeof(m.user_id), "usr_1");
+	set_str(m.role, sizeof(m.role), "editor");
+	m.added_us = 999;
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_OK);
+	assert_int_equal(store_member_get(f->s, &a, "prj_2", "usr_1", &gm),
+	    KURA_OK);
+	assert_string_equal(gm.role, "editor");
+	assert_int_equal(gm.added_us, 300);
+	assert_int_equal(store_member_get(f->s, &a, "prj_3", "usr_1", &gm),
+	    KURA_ENOENT);
+	/* bad role, foreign or missing user, missing project */
+	set_str(m.role, sizeof(m.role), "admin");
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_EINVAL);
+	set_str(m.role, sizeof(m.role), "viewer");
+	set_str(m.user_id, sizeof(m.user_id), "usr_b");
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_ENOENT);
+	set_str(m.user_id, sizeof(m.user_id), "usr_1");
+	set_str(m.project_id, sizeof(m.project_id), "prj_none");
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_ENOENT);
+
+	assert_int_equal(store_member_list(f->s, &a, "prj_2", &ml, &n),
+	    KURA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(ml[0].user_id, "usr_1");
+	assert_string_equal(ml[1].user_id, "usr_2");
+	free(ml);
+	ml = NULL;
+	assert_int_equal(store_member_list(f->s, &a, "prj_3", &ml, &n),
+	    KURA_OK);
+	assert_non_null(ml);
+	assert_int_equal(n, 0);
+	free(ml);
+
+	assert_int_equal(store_project_list(f->s, &a, NULL, &list, &n),
+	    KURA_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].id, "prj_1");
+	assert_string_equal(list[2].id, "prj_3");
+	store_project_list_free(list, n);
+	assert_int_equal(store_project_list(f->s, &a, "usr_1", &list, &n),
+	    KURA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].id, "prj_1");
+	assert_string_equal(list[1].id, "prj_2");
+	store_project_list_free(list, n);
+	assert_int_equal(store_project_list(f->s, &a, "usr_none", &list, &n),
+	    KURA_OK);
+	assert_non_null(list);
+	assert_int_equal(n, 0);
+	store_project_list_free(list, n);
+
+	assert_int_equal(store_member_delete(f->s, &a, "prj_2", "usr_2"),
+	    KURA_OK);
+	assert_int_equal(store_member_delete(f->s, &a, "prj_2", "usr_2"),
+	    KURA_ENOENT);
+	/* deleting a user removes its memberships */
+	assert_int_equal(store_user_delete(f->s, &a, "usr_1"), KURA_OK);
+	assert_int_equal(store_member_get(f->s, &a, "prj_1", "usr_1", &gm),
+	    KURA_ENOENT);
+
+	/* delete: no versions, an empty (non-NULL) list */
+	assert_int_equal(store_project_delete(f->s, &a, "prj_3", &blobs, &n),
+	    KURA_OK);
+	assert_non_null(blobs);
+	assert_int_equal(n, 0);
+	free(blobs);
+	blobs = NULL;
+	assert_int_equal(store_project_get(f->s, &a, "prj_3", &got),
+	    KURA_ENOENT);
+	assert_int_equal(store_project_delete(f->s, &a, "prj_3", &blobs, &n),
+	    KURA_ENOENT);
+	assert_null(blobs);
+	assert_sound(f->s);
+}
+
+/*
+ * Directories and files: the tree, sibling-name uniqueness across
+ * directories and files (also at the root), moves and the cycle check,
+ * project scoping.
+ */
+static void
+test_ws_tree(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_dir d, *gd = NULL, *dl = NULL;
+	struct store_file fl, *gf = NULL, *fll = NULL;
+	uint64_t kids = 0;
+	size_t n = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_project(f->s, &a, "prj_1", "n1");
+	add_project(f->s, &a, "prj_2", "n2");
+
+	/* prj_1: /a, /a/b, /a/b/c, /x (file), /a/y (file) */
+	add_dir(f->s, &a, "dir_a", "prj_1", "", "a");
+	add_dir(f->s, &a, "dir_b", "prj_1", "dir_a", "b");
+	add_dir(f->s, &a, "dir_c", "prj_1", "dir_b", "c");
+	add_file(f->s, &a, "fil_x", "prj_1", "", "x");
+	add_file(f->s, &a, "fil_y", "prj_1", "dir_a", "y");
+
+	/* one name per parent across directories and files, root included */
+	make_dir(&d, "dir_d", "prj_1", "", "a");
+	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_EEXIST);
+	make_dir(&d, "dir_d", "prj_1", "", "x");
+	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_EEXIST);
+	make_file(&fl, "fil_z", "prj_1", "", "a");
+	assert_int_equal(store_file_insert(f->s, &a, &fl), KURA_EEXIST);
+	make_file(&fl, "fil_z", "prj_1", "", "x");
+	assert_int_equal(store_file_insert(f->s, &a, &fl), KURA_EEXIST);
+	make_file(&fl, "fil_z", "prj_1", "dir_a", "b");
+	assert_int_equal(store_file_insert(f->s, &a, &fl), KURA_EEXIST);
+	make_dir(&d, "dir_d", "prj_1", "dir_a", "y");
+	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_EEXIST);
+	/* the same name elsewhere is fine: other directory, other project */
+	add_file(f->s, &a, "fil_x2", "prj_1", "dir_b", "x");
+	add_dir(f->s, &a, "dir_a2", "prj_1", "dir_c", "a");
+	add_dir(f->s, &a, "dir_p2", "prj_2", "", "a");
+	add_file(f->s, &a, "fil_p2", "prj_2", "", "x");
+	/* a parent of another project, or none, or itself */
+	make_dir(&d, "dir_d", "prj_2", "dir_a", "d");
+	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_ENOENT);
+	make_dir(&d, "dir_d", "prj_1", "dir_none", "d");
+	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_ENOENT);
+	make_dir(&d, "dir_d", "prj_1", "dir_d", "d");
+	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_ECONFLICT);
+	make_file(&fl, "fil_z", "prj_2", "dir_a", "z");
+	assert_int_equal(store_file_insert(f->s, &a, &fl), KURA_ENOENT);
+	make_file(&fl, "fil_z", "prj_1", "", "z");
+	set_str(fl.kind, sizeof(fl.kind), "other");
+	assert_int_equal(store_file_insert(f->s, &a, &fl), KURA_EINVAL);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM directories"), 5);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM files"), 4);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM entry_names"), 9);
+
+	/* reads */
+	assert_int_equal(store_dir_get(f->s, &a, "prj_1", "dir_b", &gd),
+	    KURA_OK);
+	assert_string_equal(gd->parent_id, "dir_a");
+	assert_string_equal(gd->tenant_id, "ten_a");
+	assert_int_equal(gd->name.len, 2);
+	assert_true(gd->created_us > 0 && gd->updated_us == gd->created_us);
+	store_dir_free(gd);
+	gd = NULL;
+	assert_int_equal(store_dir_get(f->s, &a, "prj_1", "dir_a", &gd),
+	    KURA_OK);
+	assert_string_equal(gd->parent_id, "");
+	store_dir_free(gd);
+	gd = NULL;
+	assert_int_equal(store_dir_list(f->s, &a, "prj_1", STORE_ROOT_DIR, &dl,
+	    &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(dl[0].id, "dir_a");
+	store_dir_list_free(dl, n);
+	assert_int_equal(store_dir_list(f->s, &a, "prj_1", "dir_b", &dl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(dl[0].id, "dir_c");
+	store_dir_list_free(dl, n);
+	assert_int_equal(store_dir_list(f->s, &a, "prj_1", NULL, &dl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 4);
+	store_dir_list_free(dl, n);
+	assert_int_equal(store_dir_list(f->s, &a, "prj_1", "dir_y", &dl, &n),
+	    KURA_OK);
+	assert_non_null(dl);
+	assert_int_equal(n, 0);
+	store_dir_list_free(dl, n);
+
+	assert_int_equal(store_file_get(f->s, &a, "prj_1", "fil_y", &gf),
+	    KURA_OK);
+	assert_string_equal(gf->directory_id, "dir_a");
+	assert_string_equal(gf->kind, "user");
+	assert_int_equal(gf->current_version, 0);
+	assert_string_equal(gf->created_by, "usr_1");
+	store_file_free(gf);
+	gf = NULL;
+	assert_int_equal(store_file_get_by_name(f->s, &a, "prj_1", "", "x",
+	    &gf), KURA_OK);
+	assert_string_equal(gf->id, "fil_x");
+	store_file_free(gf);
+	gf = NULL;
+	assert_int_equal(store_file_get_by_name(f->s, &a, "prj_1", "dir_b", "x",
+	    &gf), KURA_OK);
+	assert_string_equal(gf->id, "fil_x2");
+	store_file_free(gf);
+	gf = NULL;
+	assert_int_equal(store_file_get_by_name(f->s, &a, "prj_1", "", "y",
+	    &gf), KURA_ENOENT);
+	assert_int_equal(store_file_list(f->s, &a, "prj_1", STORE_ROOT_DIR,
+	    &fll, &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(fll[0].id, "fil_x");
+	store_file_list_free(fll, n);
+	assert_int_equal(store_file_list(f->s, &a, "prj_1", NULL, &fll, &n),
+	    KURA_OK);
+	assert_int_equal(n, 3);
+	store_file_list_free(fll, n);
+
+	assert_int_equal(store_dir_children(f->s, &a, "prj_1", "dir_a", &kids),
+	    KURA_OK);
+	assert_int_equal(kids, 2);
+	assert_int_equal(store_dir_children(f->s, &a, "prj_1", "", &kids),
+	    KURA_OK);
+	assert_int_equal(kids, 2);
+	assert_int_equal(store_dir_children(f->s, &a, "prj_1", "dir_a2", &kids),
+	    KURA_OK);
+	assert_int_equal(kids, 0);
+	assert_int_equal(store_dir_children(f->s, &a, "prj_2", "dir_a", &kids),
+	    KURA_ENOENT);
+	assert_int_equal(store_dir_children(f->s, &a, "prj_none", "", &kids),
+	    KURA_ENOENT);
+
+	/* project scoping: prj_1's rows are not found through prj_2 */
+	assert_int_equal(store_file_get(f->s, &a, "prj_2", "fil_x", &gf),
+	    KURA_ENOENT);
+	assert_int_equal(store_file_get_by_name(f->s, &a, "prj_2", "dir_a", "y",
+	    &gf), KURA_ENOENT);
+	assert_int_equal(store_dir_get(f->s, &a, "prj_2", "dir_a", &gd),
+	    KURA_ENOENT);
+	assert_int_equal(store_file_list(f->s, &a, "prj_2", "dir_a", &fll, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_file_list_free(fll, n);
+	make_file(&fl, "fil_x", "prj_2", "", "renamed");
+	assert_int_equal(store_file_update(f->s, &a, &fl), KURA_ENOENT);
+	make_dir(&d, "dir_a", "prj_2", "", "renamed");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_ENOENT);
+	{
+		char (*blobs)[STORE_ID_MAX] = NULL;
+		assert_int_equal(store_file_delete(f->s, &a, "prj_2", "fil_x",
+		    &blobs, &n), KURA_ENOENT);
+		assert_int_equal(store_dir_delete_tree(f->s, &a, "prj_2",
+		    "dir_a", &blobs, &n), KURA_ENOENT);
+		assert_null(blobs);
+	}
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM files "
+	    "WHERE name_index = 'renamed'"), 0);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM directories "
+	    "WHERE name_index = 'renamed'"), 0);
+
+	/* renames and moves keep the names unique */
+	make_file(&fl, "fil_x", "prj_1", "", "a");
+	assert_int_equal(store_file_update(f->s, &a, &fl), KURA_EEXIST);
+	make_file(&fl, "fil_x", "prj_1", "dir_a", "y");
+	assert_int_equal(store_file_update(f->s, &a, &fl), KURA_EEXIST);
+	make_file(&fl, "fil_x", "prj_1", "dir_c", "x");
+	fl.current_version = 7;
+	set_str(fl.kind, sizeof(fl.kind), "generated");
+	fl.updated_us = 500;
+	assert_int_equal(store_file_update(f->s, &a, &fl), KURA_OK);
+	assert_int_equal(store_file_get(f->s, &a, "prj_1", "fil_x", &gf),
+	    KURA_OK);
+	assert_string_equal(gf->directory_id, "dir_c");
+	assert_int_equal(gf->current_version, 7);
+	assert_string_equal(gf->kind, "generated");
+	assert_int_equal(gf->updated_us, 500);
+	store_file_free(gf);
+	gf = NULL;
+	/* its old name at the root is free again */
+	make_dir(&d, "dir_x", "prj_1", "", "x");
+	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_OK);
+	make_file(&fl, "fil_x", "prj_1", "dir_c", "x");
+	make_file(&fl, "fil_x", "prj_1", "dir_none", "x");
+	assert_int_equal(store_file_update(f->s, &a, &fl), KURA_ENOENT);
+
+	/* directory moves: never into its own subtree */
+	make_dir(&d, "dir_a", "prj_1", "dir_a", "a");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_ECONFLICT);
+	make_dir(&d, "dir_a", "prj_1", "dir_b", "a");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_ECONFLICT);
+	make_dir(&d, "dir_a", "prj_1", "dir_c", "a9");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_ECONFLICT);
+	make_dir(&d, "dir_b", "prj_1", "dir_a2", "b");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_ECONFLICT);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM directories "
+	    "WHERE id = 'dir_a' AND parent_id IS NULL"), 1);
+	/* a sideways move is fine; a taken name is not */
+	make_dir(&d, "dir_c", "prj_1", "", "x");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_EEXIST);
+	make_dir(&d, "dir_c", "prj_1", "", "c");
+	d.updated_us = 600;
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_OK);
+	assert_int_equal(store_dir_get(f->s, &a, "prj_1", "dir_c", &gd),
+	    KURA_OK);
+	assert_string_equal(gd->parent_id, "");
+	assert_int_equal(gd->updated_us, 600);
+	store_dir_free(gd);
+	gd = NULL;
+	/* now /a can go under /c (no longer its descendant) */
+	make_dir(&d, "dir_a", "prj_1", "dir_c", "a");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_EEXIST);
+	make_dir(&d, "dir_a", "prj_1", "dir_c", "a3");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_OK);
+	make_dir(&d, "dir_c", "prj_1", "dir_b", "c");
+	assert_int_equal(store_dir_update(f->s, &a, &d), KURA_ECONFLICT);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM entry_names e "
+	    "WHERE NOT EXISTS (SELECT 1 FROM directories d WHERE d.id = "
+	    "e.entry_id AND COALESCE(d.parent_id, '') = e.parent_id AND "
+	    "d.name_index = e.name_index) AND NOT EXISTS (SELECT 1 FROM files "
+	    "fl WHERE fl.id = e.entry_id AND COALESCE(fl.directory_id, '') = "
+	    "e.parent_id AND fl.name_index = e.name_index)"), 0);
+	assert_sound(f->s);
+}
+
+/* Concurrent creates of one name: exactly one succeeds. */
+#define NAME_RACERS 4
+
+struct name_racer {
+	struct store *s;
+	int n;
+	kura_err err;
+};
+
+static void *
+name_racer_main(void *arg)
+{
+	struct name_racer *r = arg;
+	struct store_tctx a = tctx("ten_a");
+	struct store_file fl;
+	struct store_dir d;
+	char id[STORE_ID_MAX];
+
+	snprintf(id, sizeof(id), "race_%d", r->n);
+	if (r->n % 2 == 0) {
+		make_file(&fl, id, "prj_1", "", "same");
+		r->err = store_file_insert(r->s, &a, &fl);
+	} else {
+		make_dir(&d, id, "prj_1", "", "same");
+		r->err = store_dir_insert(r->s, &a, &d);
+	}
+	store_thread_done(r->s);
+	return NULL;
+}
+
+static void
+test_ws_name_race(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct name_racer r[NAME_RACERS];
+	pthread_t th[NAME_RACERS];
+	int i, ok = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_project(f->s, &a, "prj_1", "n1");
+	for (i = 0; i < NAME_RACERS; i++) {
+		r[i].s = f->s;
+		r[i].n = i;
+		assert_int_equal(pthread_create(&th[i], NULL, name_racer_main,
+		    &r[i]), 0);
+	}
+	for (i = 0; i < NAME_RACERS; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		if (r[i].err == KURA_OK)
+			ok++;
+		else
+			assert_int_equal(r[i].err, KURA_EEXIST);
+	}
+	assert_int_equal(ok, 1);
+	assert_int_equal(raw_count(f, "SELECT (SELECT count(*) FROM files) + "
+	    "(SELECT count(*) FROM directories)"), 1);
+}
+
+static void
+test_ws_versions(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_file_version v, *vl = NULL;
+	char (*blobs)[STORE_ID_MAX] = NULL;
+	static const char *const pruned[] = { "blb_1", "blb_2", "blb_3" };
+	uint64_t bytes = 0;
+	size_t n = 0;
+	uint32_t i;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_project(f->s, &a, "prj_1", "n1");
+	add_file(f->s, &a, "fil_1", "prj_1", "", "f1");
+	add_file(f->s, &a, "fil_2", "prj_1", "", "f2");
+	for (i = 1; i <= 5; i++) {
+		char b[16];
+		snprintf(b, sizeof(b), "blb_%u", i);
+		add_version(f->s, &a, "fil_1", i, b, 100 * i);
+	}
+	add_version(f->s, &a, "fil_2", 1, "blb_f2", 7);
+	/* taken version or blob id, unknown file, bad values */
+	make_version(&v, "fil_1", 5, "blb_new", 1);
+	assert_int_equal(store_version_insert(f->s, &a, &v), KURA_EEXIST);
+	make_version(&v, "fil_1", 6, "blb_f2", 1);
+	assert_int_equal(store_version_insert(f->s, &a, &v), KURA_EEXIST);
+	make_version(&v, "fil_none", 1, "blb_new", 1);
+	assert_int_equal(store_version_insert(f->s, &a, &v), KURA_ENOENT);
+	make_version(&v, "fil_1", 0, "blb_new", 1);
+	assert_int_equal(store_version_insert(f->s, &a, &v), KURA_EINVAL);
+	make_version(&v, "fil_1", 6, "blb_new", (uint64_t)INT64_MAX + 1);
+	assert_int_equal(store_version_insert(f->s, &a, &v), KURA_EINVAL);
+	make_version(&v, "fil_1", 6, "blb_new", 1);
+	v.sha256.len = 0;
+	assert_int_equal(store_version_insert(f->s, &a, &v), KURA_EINVAL);
+
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(store_version_get(f->s, &a, "fil_1", 3, &v), KURA_OK);
+	assert_string_equal(v.file_id, "fil_1");
+	assert_int_equal(v.version, 3);
+	assert_string_equal(v.blob_id, "blb_3");
+	assert_int_equal(v.size, 300);
+	assert_int_equal(v.sha256.len, sizeof(sealed));
+	assert_int_equal(v.content_type.len, 1);
+	assert_string_equal(v.uploaded_by, "usr_1");
+	assert_int_equal(v.created_us, 1003);
+	store_version_clear(&v);
+	assert_null(v.sha256.data);
+	assert_int_equal(store_version_get(f->s, &a, "fil_1", 9, &v),
+	    KURA_ENOENT);
+	/* empty content type and uploader are NULL in the database */
+	make_version(&v, "fil_2", 2, "blb_f2b", 0);
+	v.content_type.len = 0;
+	v.uploaded_by[0] = '\0';
+	assert_int_equal(store_version_insert(f->s, &a, &v), KURA_OK);
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(store_version_get(f->s, &a, "fil_2", 2, &v), KURA_OK);
+	assert_null(v.content_type.data);
+	assert_string_equal(v.uploaded_by, "");
+	assert_int_equal(v.size, 0);
+	store_version_clear(&v);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM file_versions "
+	    "WHERE blob_id = 'blb_f2b' AND content_type IS NULL AND "
+	    "uploaded_by IS NULL"), 1);
+
+	assert_int_equal(store_version_list(f->s, &a, "fil_1", &vl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 5);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(vl[i].version, 5 - i);
+	store_version_list_free(vl, n);
+
+	/* prune keeps the newest two */
+	assert_int_equal(store_version_prune(f->s, &a, "fil_1", 0, &blobs, &n,
+	    &bytes), KURA_EINVAL);
+	assert_int_equal(store_version_prune(f->s, &a, "fil_1", 2, &blobs, &n,
+	    &bytes), KURA_OK);
+	assert_ids(blobs, n, pruned, 3);
+	assert_int_equal(bytes, 600);
+	free(blobs);
+	blobs = NULL;
+	assert_int_equal(store_version_list(f->s, &a, "fil_1", &vl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(vl[0].version, 5);
+	assert_int_equal(vl[1].version, 4);
+	store_version_list_free(vl, n);
+	/* nothing more to prune: an empty list */
+	bytes = 99;
+	assert_int_equal(store_version_prune(f->s, &a, "fil_1", 2, &blobs, &n,
+	    &bytes), KURA_OK);
+	assert_non_null(blobs);
+	assert_int_equal(n, 0);
+	assert_int_equal(bytes, 0);
+	free(blobs);
+	blobs = NULL;
+	assert_int_equal(store_version_prune(f->s, &a, "fil_none", 1, &blobs,
+	    &n, &bytes), KURA_ENOENT);
+	assert_null(blobs);
+	/* the other file kept its versions */
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM file_versions "
+	    "WHERE file_id = 'fil_2'"), 2);
+
+	/* deleting the file returns its blobs and removes the versions */
+	{
+		static const char *const left[] = { "blb_4", "blb_5" };
+		assert_int_equal(store_file_delete(f->s, &a, "prj_1", "fil_1",
+		    &blobs, &n), KURA_OK);
+		assert_ids(blobs, n, left, 2);
+		free(blobs);
+		blobs = NULL;
+	}
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM file_versions "
+	    "WHERE file_id = 'fil_1'"), 0);
+	assert_int_equal(store_version_list(f->s, &a, "fil_1", &vl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_version_list_free(vl, n);
+	/* its name is free again */
+	add_file(f->s, &a, "fil_1b", "prj_1", "", "f1");
+	assert_sound(f->s);
+}
+
+/* Files and versions under a directory tree: recursive deletes return
+ * every blob id and cascade to versions, names, links and labels; a tree
+ * deeper than SQLite's trigger depth still goes in one call. */
+#define DEEP_TREE 1200
+
+static void
+test_ws_deletes(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	char (*blobs)[STORE_ID_MAX] = NULL;
+	static const char *const tree_blobs[] = { "blb_a1", "blb_a2",
+	    "blb_b1", "blb_c1" };
+	static const char *const rest_blobs[] = { "blb_deep", "blb_r1",
+	    "blb_r2" };
+	char id[STORE_ID_MAX], parent[STORE_ID_MAX];
+	struct store_dir *gd = NULL;
+	size_t n = 0;
+	int i;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_project(f->s, &a, "prj_1", "n1");
+	add_project(f->s, &a, "prj_2", "n2");
+	add_dir(f->s, &a, "dir_a", "prj_1", "", "a");
+	add_dir(f->s, &a, "dir_b", "prj_1", "dir_a", "b");
+	add_dir(f->s, &a, "dir_c", "prj_1", "dir_b", "c");
+	add_dir(f->s, &a, "dir_s", "prj_1", "", "s");
+	add_file(f->s, &a, "fil_a", "prj_1", "dir_a", "fa");
+	add_file(f->s, &a, "fil_b", "prj_1", "dir_b", "fb");
+	add_file(f->s, &a, "fil_c", "prj_1", "dir_c", "fc");
+	add_file(f->s, &a, "fil_c0", "prj_1", "dir_c", "fc0");  /* no versions */
+	add_file(f->s, &a, "fil_r", "prj_1", "", "fr");
+	add_file(f->s, &a, "fil_s", "prj_1", "dir_s", "fs");
+	add_file(f->s, &a, "fil_o", "prj_2", "", "fo");
+	add_version(f->s, &a, "fil_a", 1, "blb_a1", 1);
+	add_version(f->s, &a, "fil_a", 2, "blb_a2", 2);
+	add_version(f->s, &a, "fil_b", 1, "blb_b1", 3);
+	add_version(f->s, &a, "fil_c", 1, "blb_c1", 4);
+	add_version(f->s, &a, "fil_r", 1, "blb_r1", 5);
+	add_version(f->s, &a, "fil_s", 1, "blb_r2", 6);
+	add_version(f->s, &a, "fil_o", 1, "blb_o1", 7);
+	/* labels on things in the tree */
+	{
+		static const char idx[1][STORE_INDEX_MAX] = { HASH_A };
+		assert_int_equal(store_labels_set(f->s, &a, "directory", "dir_b",
+		    idx, 1), KURA_OK);
+		assert_int_equal(store_labels_set(f->s, &a, "file", "fil_c",
+		    idx, 1), KURA_OK);
+		assert_int_equal(store_labels_set(f->s, &a, "file", "fil_r",
+		    idx, 1), KURA_OK);
+	}
+
+	assert_int_equal(store_dir_delete_tree(f->s, &a, "prj_1", "dir_a",
+	    &blobs, &n), KURA_OK);
+	assert_ids(blobs, n, tree_blobs, 4);
+	free(blobs);
+	blobs = NULL;
+	assert_int_equal(store_dir_get(f->s, &a, "prj_1", "dir_c", &gd),
+	    KURA_ENOENT);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM directories "
+	    "WHERE project_id = 'prj_1'"), 1);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM files "
+	    "WHERE project_id = 'prj_1'"), 2);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM file_versions"), 3);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM entry_names "
+	    "WHERE project_id = 'prj_1'"), 3);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels"),
+	    1);
+	/* the names are free again */
+	add_dir(f->s, &a, "dir_a_new", "prj_1", "", "a");
+	assert_int_equal(store_dir_delete_tree(f->s, &a, "prj_1", "dir_a",
+	    &blobs, &n), KURA_ENOENT);
+
+	/* a deep chain under /s */
+	assert_int_equal(store_begin(f->s), KURA_OK);
+	set_str(parent, sizeof(parent), "dir_s");
+	for (i = 0; i < DEEP_TREE; i++) {
+		struct store_dir d;
+		snprintf(id, sizeof(id), "dir_deep%d", i);
+		make_dir(&d, id, "prj_1", parent, "d");
+		assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_OK);
+		set_str(parent, sizeof(parent), id);
+	}
+	add_file(f->s, &a, "fil_deep", "prj_1", parent, "fd");
+	add_version(f->s, &a, "fil_deep", 1, "blb_deep", 8);
+	assert_int_equal(store_commit(f->s), KURA_OK);
+	/* the bottom of the chain cannot be moved above its top */
+	{
+		struct store_dir d;
+		make_dir(&d, "dir_deep0", "prj_1", parent, "d");
+		assert_int_equal(store_dir_update(f->s, &a, &d),
+		    KURA_ECONFLICT);
+	}
+
+	/* the project goes with everything in it; the other one stays */
+	assert_int_equal(store_project_delete(f->s, &a, "prj_1", &blobs, &n),
+	    KURA_OK);
+	assert_ids(blobs, n, rest_blobs, 3);
+	free(blobs);
+	blobs = NULL;
+	assert_int_equal(raw_count(f, "SELECT (SELECT count(*) FROM "
+	    "directories) + (SELECT count(*) FROM files) + (SELECT count(*) "
+	    "FROM file_versions) + (SELECT count(*) FROM entry_names) + "
+	    "(SELECT count(*) FROM resource_labels) WHERE 1"), 1 + 1 + 1);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM files "
+	    "WHERE id = 'fil_o'"), 1);
+	assert_sound(f->s);
+}
+
 int
 main(void)
 {
@@ -2050,6 +2883,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_tenant_isolation_identity,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_ctx_identity, setup,
+		    teardown),
+		/* workspace (0006) */
+		cmocka_unit_test_setup_teardown(test_ws_projects, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ws_name_race, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_versions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_deletes, setup,
 		    teardown),
 	};
 
