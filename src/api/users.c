@@ -317,6 +317,28 @@ load_target(struct http_req *req)
 	return u;
 }
 
+/*
+ * Load {id} for a change (update, delete, unlock, revoke sessions, reset
+ * MFA, re-invite): an administrator can only be changed by an
+ * administrator, whatever the action (a user manager must not, say,
+ * re-invite an invited admin and accept the new invitation themselves).
+ * Replies 404 or 403 and returns NULL otherwise.
+ */
+static struct store_user *
+load_changeable(struct http_req *req)
+{
+	struct api_auth *a = api_auth(req);
+	struct store_user *u = load_target(req);
+
+	if (u != NULL && has_role(u->roles, RBAC_ROLE_ADMIN) && !a->is_admin) {
+		http_reply_error(req, 403, "privilege_escalation",
+		    "only an administrator can change an administrator");
+		store_user_free(u);
+		return NULL;
+	}
+	return u;
+}
+
 /* GET /api/v1/users/{id} */
 void
 api_users_get(struct http_req *req)
@@ -364,16 +386,9 @@ api_users_patch(struct http_req *req)
 	if (err)
 		goto out;
 	in_tx = true;
-	u = load_target(req);
+	u = load_changeable(req);
 	if (u == NULL)
 		goto out;
-	/* only an admin touches an admin (checked first, so a non-admin
-	 * learns nothing about who the last admin is) */
-	if (has_role(u->roles, RBAC_ROLE_ADMIN) && !a->is_admin) {
-		http_reply_error(req, 403, "privilege_escalation",
-		    "only an administrator can change an administrator");
-		goto out;
-	}
 	/* the last admin stays an active admin */
 	if (has_role(u->roles, RBAC_ROLE_ADMIN) && strcmp(u->status, "active") == 0 &&
 	    ((roles != NULL && !has_role(roles, RBAC_ROLE_ADMIN)) ||
@@ -459,15 +474,10 @@ api_users_delete(struct http_req *req)
 		http_reply_kura_err(req, err);
 		return;
 	}
-	u = load_target(req);
+	u = load_changeable(req);
 	if (u == NULL)
 		goto fail;
 	if (has_role(u->roles, RBAC_ROLE_ADMIN)) {
-		if (!a->is_admin) {
-			http_reply_error(req, 403, "privilege_escalation",
-			    "only an administrator can delete an administrator");
-			goto fail;
-		}
 		err = other_admins(app, &a->ctx, u->id, &others);
 		if (err == KURA_OK && others == 0 && strcmp(u->status, "active") == 0) {
 			http_reply_error(req, 409, "last_admin",
@@ -505,7 +515,7 @@ api_users_unlock(struct http_req *req)
 		http_reply_kura_err(req, err);
 		return;
 	}
-	u = load_target(req);
+	u = load_changeable(req);
 	if (u == NULL) {
 		(void)store_rollback(app->store);
 		return;
@@ -531,7 +541,7 @@ api_users_revoke_sessions(struct http_req *req)
 {
 	struct api_auth *a = api_auth(req);
 	struct app *app = req->app;
-	struct store_user *u = load_target(req);
+	struct store_user *u = load_changeable(req);
 	size_t n = 0;
 	kura_err err;
 
@@ -571,14 +581,9 @@ api_users_reset_mfa(struct http_req *req)
 		http_reply_kura_err(req, err);
 		return;
 	}
-	u = load_target(req);
+	u = load_changeable(req);
 	if (u == NULL)
 		goto fail;
-	if (has_role(u->roles, RBAC_ROLE_ADMIN) && !a->is_admin) {
-		http_reply_error(req, 403, "privilege_escalation",
-		    "only an administrator can reset an administrator's two-step verification");
-		goto fail;
-	}
 	free(u->totp_secret.data);
 	free(u->totp_pending.data);
 	memset(&u->totp_secret, 0, sizeof(u->totp_secret));
@@ -621,7 +626,7 @@ api_users_reinvite(struct http_req *req)
 		http_reply_kura_err(req, err);
 		return;
 	}
-	u = load_target(req);
+	u = load_changeable(req);
 	if (u == NULL)
 		goto fail;
 	if (strcmp(u->status, "invited") != 0) {

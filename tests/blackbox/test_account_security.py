@@ -134,3 +134,38 @@ def test_serve_refuses_open_data_dir(kura_dir):
     assert p.returncode != 0
     assert str(data) in p.stderr and "group or others" in p.stderr, p.stderr
     os.chmod(data, 0o700)
+
+
+def test_iam2_user_manager_cannot_touch_an_admin(env):
+    """IAM-2: a user manager (users.read+users.write, not tenant admin)
+    cannot re-invite an invited administrator (and so take over the
+    invitation), nor unlock, end the sessions of, reset the MFA of,
+    change or delete an administrator: 403 privilege_escalation each time.
+    The same manager may do all of that to a plain member."""
+    srv, t, admin = env
+    r = admin.post(srv.url("/api/v1/roles"), json={
+        "name": "user-managers", "permissions": ["users.read", "users.write"]})
+    assert r.status_code == 201, r.text
+    role_id = r.json()["id"]
+    mgr = invite(srv, admin, "manager", roles=[role_id])
+    assert srv.session().post(srv.url("/api/v1/auth/accept-invitation"), json={
+        "token": mgr["invitation_token"], "password": PW}).status_code == 200
+    m, _ = sign_in(srv, t, "manager", PW)
+    new_admin = invite(srv, admin, "future-admin", roles=["tenant_admin"])
+    me_admin = admin.get(srv.url("/api/v1/me")).json()["id"]
+    for target in (new_admin["id"], me_admin):
+        for method, path, body in (
+                ("POST", f"/api/v1/users/{target}/reinvite", None),
+                ("POST", f"/api/v1/users/{target}/unlock", None),
+                ("POST", f"/api/v1/users/{target}/revoke-sessions", None),
+                ("POST", f"/api/v1/users/{target}/reset-mfa", None),
+                ("PATCH", f"/api/v1/users/{target}", {"display_name": "x"}),
+                ("DELETE", f"/api/v1/users/{target}", None)):
+            r = m.request(method, srv.url(path), json=body)
+            assert_json_error(r, 403, "privilege_escalation")
+    # the invitation the admin sent still works, untouched
+    ok = srv.session().post(srv.url("/api/v1/auth/accept-invitation"), json={
+        "token": new_admin["invitation_token"], "password": PW})
+    assert ok.status_code == 200
+    member = invite(srv, admin, "plain-member")
+    assert m.post(srv.url(f"/api/v1/users/{member['id']}/reinvite")).status_code == 200
