@@ -15,9 +15,9 @@ static const struct {
 } commands[] = {
 	{ "init", cli_init, "init --data-dir DIR            create a data directory" },
 	{ "serve", cli_serve, "serve --data-dir DIR [--listen ADDR:PORT]...  run the HTTPS server" },
-	{ "tenant", cli_tenant, "tenant create|list|show|suspend|resume ...  manage tenants" },
+	{ "tenant", cli_tenant, "tenant create|list|show|suspend|resume|quota ...  manage tenants" },
 	{ "key", cli_key, "key list|rotate-kek|rotate-tenant ...   manage keys" },
-	{ "audit", cli_audit_cmd, "audit verify|checkpoint|public-key|export ...  the audit trail" },
+	{ "audit", cli_audit_cmd, "audit verify|checkpoint|public-key|export|expire ...  the audit trail" },
 	{ "alerts", cli_alerts, "alerts --data-dir DIR [--tenant ID] [--unacked] [--json]  alerts of every tenant" },
 	{ "check", cli_check, "check --data-dir DIR           self-check files, TLS, keys, database" },
 };

@@ -93,6 +93,12 @@ void audit_stats(struct audit *a, size_t *ret_depth, size_t *ret_last_batch,
 /* ---- signing key and checkpoints (LOG-2) ---- */
 /* Create keys/audit-signing.key (Ed25519 seed, mode 0600) if absent. */
 kura_err audit_key_create(const char *key_file);
+/* For serve and the audit commands: the key must exist once the log has
+ * signed marks (a new key would orphan every earlier checkpoint).  A
+ * missing key is created only while there are none; otherwise KURA_ENOENT
+ * and *ret_msg (malloc'd) says to restore it from backup.  Also checks
+ * that the key is the one that signed the newest global mark. */
+kura_err audit_key_ensure(struct store *s, const char *key_file, char **ret_msg);
 /* Public key, base64 (for tenant admins and offline verification). */
 kura_err audit_public_key(const char *key_file, char ret_b64[64]);
 /* Sign the heads of the global chain and of every tenant chain that

@@ -12,6 +12,7 @@
 
 #include "audit/internal.h"
 #include "config/config.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "crypto/kcrypto.h"
@@ -290,5 +291,45 @@ out:
 	audit_key_free(k);
 	if (err == KURA_OK && ret_n != NULL)
 		*ret_n = removed;
+	return err;
+}
+
+kura_err
+audit_key_ensure(struct store *s, const char *key_file, char **ret_msg)
+{
+	struct store_audit_mark m;
+	struct audit_key *k = NULL;
+	bool have_marks;
+	kura_err err;
+
+	err = store_audit_last_mark(s, "checkpoint", "global", &m);
+	if (err == KURA_ENOENT)
+		err = store_audit_last_mark(s, "anchor", "global", &m);
+	if (err && err != KURA_ENOENT)
+		return err;
+	have_marks = err == KURA_OK;
+	if (access(key_file, F_OK) != 0) {
+		if (have_marks) {
+			*ret_msg = kbuf_strdupf(8192, "%s is missing but the audit log "
+			    "has checkpoints signed with it: restore it from the key "
+			    "backup (a new key would make every earlier checkpoint "
+			    "unverifiable)", key_file);
+			return KURA_ENOENT;
+		}
+		if ((err = audit_key_create(key_file)) != KURA_OK)
+			return err;
+	}
+	if ((err = audit_key_load(key_file, &k)) != KURA_OK) {
+		*ret_msg = kbuf_strdupf(8192, "%s: cannot load the audit signing key: %s",
+		    key_file, kura_strerror(err));
+		return err;
+	}
+	if (have_marks && strcmp(m.key_id, k->key_id) != 0) {
+		*ret_msg = kbuf_strdupf(8192, "%s is key %s, but the newest checkpoint "
+		    "was signed by key %s: restore the right key from backup",
+		    key_file, k->key_id, m.key_id);
+		err = KURA_ECRYPTO;
+	}
+	audit_key_free(k);
 	return err;
 }

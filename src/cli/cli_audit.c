@@ -147,9 +147,16 @@ cli_audit_cmd(int argc, char **argv)
 	}
 	if (cli_open(dir, &cfg, &app) != CLI_OK)
 		return CLI_FAIL;
-	err = audit_key_create(cfg->audit_key);
-	if (err == KURA_OK)
-		err = audit_public_key(cfg->audit_key, pub);
+	{
+		char *msg = NULL;
+		err = audit_key_ensure(app.store, cfg->audit_key, &msg);
+		if (err) {
+			cli_err("%s", msg ? msg : kura_strerror(err));
+			free(msg);
+			goto out;
+		}
+	}
+	err = audit_public_key(cfg->audit_key, pub);
 	if (err) {
 		cli_err("%s: %s", cfg->audit_key, kura_strerror(err));
 		goto out;

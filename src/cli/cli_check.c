@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
 #include "http/http.h"
 #include "http/tls.h"
@@ -212,6 +213,19 @@ cli_check(int argc, char **argv)
 		goto out;
 	}
 	check_keys(&ck, &app);
+	{
+		char *amsg = NULL;
+		kura_err ae;
+		/* a check never creates keys: only look */
+		if (access(cfg->audit_key, F_OK) != 0)
+			report(&ck, false, "audit-key", "%s is missing", cfg->audit_key);
+		else if ((ae = audit_key_ensure(app.store, cfg->audit_key, &amsg)) != KURA_OK)
+			report(&ck, false, "audit-key", "%s", amsg ? amsg : kura_strerror(ae));
+		else
+			report(&ck, true, "audit-key", "%s mode 0600, matches the newest "
+			    "checkpoint", cfg->audit_key);
+		free(amsg);
+	}
 	check_db(&ck, &app);
 	app_fini(&app);
 out:

@@ -117,10 +117,13 @@ cli_serve(int argc, char **argv)
 		goto out;
 	}
 	set_log_level(cfg->log_level);
-	err = audit_key_create(cfg->audit_key);
-	if (err == KURA_OK)
-		err = audit_start(app.store, cfg->audit_key, (size_t)cfg->audit_batch_max,
-		    &app.audit);
+	err = audit_key_ensure(app.store, cfg->audit_key, &msg);
+	if (err) {
+		cli_err("%s", msg ? msg : kura_strerror(err));
+		goto out;
+	}
+	err = audit_start(app.store, cfg->audit_key, (size_t)cfg->audit_batch_max,
+	    &app.audit);
 	if (err) {
 		cli_err("cannot start the audit writer: %s", kura_strerror(err));
 		goto out;

@@ -59,6 +59,8 @@ static const struct cfg_entry cfg_table[] = {
 	  "Deepest nesting of arrays/objects in a JSON body; deeper answers 400." },
 	{ "limits", "max_upload_bytes", CFG_U64, OFF(max_upload_bytes), "5368709120", 1024, 1099511627776ULL, NULL,
 	  "Largest file upload (streamed, encrypted as it arrives); tenants' own limits and quotas apply too." },
+	{ "exports", "expire_hours", CFG_U64, OFF(export_expire_hours), "72", 1, 720, NULL,
+	  "Hours a finished tenant export (DAT-4) stays downloadable; then its archive is deleted." },
 	{ "keys", "kek_file", CFG_PATH, OFF(kek_file), "keys/kek.keys", 0, 4096, NULL,
 	  "Key-encryption keyring; must be mode 0600. Rotate with 'kura key rotate-kek'." },
 	{ "store", "database", CFG_PATH, OFF(database), "kura.db", 0, 4096, NULL,
@@ -81,7 +83,7 @@ static const struct cfg_entry cfg_table[] = {
 	  "Reads by one user within the window that count as a bulk download." },
 	{ "metrics", "allow", CFG_CIDRS, OFF(metrics_allow), "127.0.0.1/32,::1/128", 0, 4096, NULL,
 	  "Networks that may read /metrics without a token ('-' for none)." },
-	{ "metrics", "token_file", CFG_STR, OFF(metrics_token_file), "-", 0, 4096, NULL,
+	{ "metrics", "token_file", CFG_PATH, OFF(metrics_token_file), "-", 0, 4096, NULL,
 	  "File (mode 0600) holding the operator token for /metrics from other networks; '-' for none." },
 	{ "health", "interval_s", CFG_U64, OFF(health_interval_s), "300", 5, 86400, NULL,
 	  "Seconds between health checks of every component (results kept for the status page)." },
@@ -255,7 +257,8 @@ entry_set(struct kura_config *cfg, const struct cfg_entry *e, const char *value,
 		}
 		break;
 	}
-	if (e->type == CFG_PATH && value[0] != '/') {
+	/* "-" means "none" for optional paths and stays as it is */
+	if (e->type == CFG_PATH && value[0] != '/' && strcmp(value, "-") != 0) {
 		s = msgf("%s/%s", cfg->data_dir, value);
 	} else {
 		s = kura_strdup(value);

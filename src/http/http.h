@@ -2,11 +2,13 @@
  * The HTTPS server (libmicrohttpd + GnuTLS) and the request/response model
  * handlers see.  Handlers never touch libmicrohttpd directly.
  *
- * Life of a request: headers arrive -> header-size limit -> route match
- * (404/405) -> Content-Length vs the route's body limit (413) -> body is
- * read into a bounded buffer (413 when it overflows) -> JSON parse and
- * depth check for JSON routes (400) -> the application's gate (authn,
- * permission) -> handler.  A handler replies at once, or calls
+ * Life of a request: headers arrive -> rate limit and block (429) ->
+ * header-size limit -> route match (404/405) -> Content-Length vs the
+ * route's body limit (413) -> body is read into a bounded buffer (413
+ * when it overflows; streamed routes authenticate on the headers and get
+ * the body in pieces instead) -> the application's gate (authn,
+ * permission) -> JSON parse and depth check for JSON routes (400) ->
+ * handler -> audit record durable (LOG-1) -> reply.  A handler replies at once, or calls
  * http_defer() to run slow work (Argon2id, outbound calls) on the worker
  * pool while the connection is suspended.
  */
