@@ -192,5 +192,40 @@ void api_files_delete(struct http_req *req);
 void api_files_upload(struct http_req *req);
 void api_files_download(struct http_req *req);
 /* workspace: projects, directories, tasks, usage, exports */
+/* projects, members, usage (projects.c) */
+void api_projects_create(struct http_req *req);
+void api_projects_list(struct http_req *req);
+void api_projects_get(struct http_req *req);
+void api_projects_patch(struct http_req *req);
+void api_projects_delete(struct http_req *req);
+void api_members_list(struct http_req *req);
+void api_members_put(struct http_req *req);
+void api_members_delete(struct http_req *req);
+void api_usage_get(struct http_req *req);
+/* ?limit= (1..200, default 50) and ?cursor= (an id of prefix: the
+ * next_cursor of the page before) of a workspace list; replies 400 and
+ * returns false on a bad value. */
+bool api_page_args(struct http_req *req, const char *prefix,
+    const char **ret_cursor, size_t *ret_limit);
+/* Text of at most max_bytes bytes without control characters other than
+ * TAB, LF and CR (descriptions); s must be valid UTF-8 (from jansson). */
+bool api_multiline_ok(const char *s, size_t max_bytes);
+/* directories (directories.c) */
+void api_dirs_create(struct http_req *req);
+void api_dirs_list(struct http_req *req);
+void api_dirs_get(struct http_req *req);
+void api_dirs_patch(struct http_req *req);
+void api_dirs_delete(struct http_req *req);
+/* Plaintext bytes of every kept version and number of files below
+ * directory dir_id of project pid (STORE_ROOT_DIR: the whole project);
+ * call inside the transaction that deletes them. */
+kura_err api_dir_tree_usage(struct http_req *req, const char *pid,
+    const char *dir_id, uint64_t *ret_bytes, uint64_t *ret_files);
+/* tasks (tasks.c) */
+void api_tasks_create(struct http_req *req);
+void api_tasks_list(struct http_req *req);
+void api_tasks_get(struct http_req *req);
+void api_tasks_patch(struct http_req *req);
+void api_tasks_delete(struct http_req *req);
 
 #endif

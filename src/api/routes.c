@@ -79,6 +79,36 @@ const struct http_route api_routes[] = {
 	{ HTTP_GET, "/api/v1/tokens", api_tokens_list, "tokens.write", "token.list", 0, 0 },
 	{ HTTP_POST, "/api/v1/tokens", api_token_create, "tokens.write", "token.create", 16 * KIB, JSON },
 	{ HTTP_DELETE, "/api/v1/tokens/{id}", api_token_delete, "tokens.write", "token.delete", 0, 0 },
+
+	/* workspace (projects.c, directories.c, files.c, tasks.c) */
+	/* a project the caller is not a member of answers 404 on every route
+	 * (ws_project_access); the project role is checked in the handler */
+	{ HTTP_POST, "/api/v1/projects", api_projects_create, "files.write", "project.create", 16 * KIB, JSON },
+	{ HTTP_GET, "/api/v1/projects", api_projects_list, "files.read", "project.list", 0, 0 },
+	{ HTTP_GET, "/api/v1/projects/{pid}", api_projects_get, "files.read", "project.read", 0, 0 },
+	{ HTTP_PATCH, "/api/v1/projects/{pid}", api_projects_patch, "files.write", "project.update", 16 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/projects/{pid}", api_projects_delete, "files.write", "project.delete", 0, 0 },
+	{ HTTP_GET, "/api/v1/projects/{pid}/members", api_members_list, "files.read", "project.member_list", 0, 0 },
+	{ HTTP_PUT, "/api/v1/projects/{pid}/members/{uid}", api_members_put, "files.write", "project.member_set", 4 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/projects/{pid}/members/{uid}", api_members_delete, "files.write", "project.member_remove", 0, 0 },
+	{ HTTP_POST, "/api/v1/projects/{pid}/directories", api_dirs_create, "files.write", "directory.create", 16 * KIB, JSON },
+	{ HTTP_GET, "/api/v1/projects/{pid}/directories", api_dirs_list, "files.read", "directory.list", 0, 0 },
+	{ HTTP_GET, "/api/v1/projects/{pid}/directories/{did}", api_dirs_get, "files.read", "directory.read", 0, 0 },
+	{ HTTP_PATCH, "/api/v1/projects/{pid}/directories/{did}", api_dirs_patch, "files.write", "directory.update", 16 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/projects/{pid}/directories/{did}", api_dirs_delete, "files.write", "directory.delete", 0, 0 },
+	{ HTTP_POST, "/api/v1/projects/{pid}/files", api_files_create, "files.write", "file.create", 16 * KIB, JSON },
+	{ HTTP_GET, "/api/v1/projects/{pid}/files", api_files_list, "files.read", "file.list", 0, 0 },
+	{ HTTP_GET, "/api/v1/projects/{pid}/files/{fid}", api_files_get, "files.read", "file.read", 0, 0 },
+	{ HTTP_PATCH, "/api/v1/projects/{pid}/files/{fid}", api_files_patch, "files.write", "file.update", 16 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/projects/{pid}/files/{fid}", api_files_delete, "files.write", "file.delete", 0, 0 },
+	{ HTTP_PUT, "/api/v1/projects/{pid}/files/{fid}/content", api_files_upload, "files.write", "file.upload", (size_t)5 << 30, HTTP_ROUTE_STREAM },
+	{ HTTP_GET, "/api/v1/projects/{pid}/files/{fid}/content", api_files_download, "files.read", "file.download", 0, 0 },
+	{ HTTP_POST, "/api/v1/projects/{pid}/tasks", api_tasks_create, "files.write", "task.create", 32 * KIB, JSON },
+	{ HTTP_GET, "/api/v1/projects/{pid}/tasks", api_tasks_list, "files.read", "task.list", 0, 0 },
+	{ HTTP_GET, "/api/v1/projects/{pid}/tasks/{tid}", api_tasks_get, "files.read", "task.read", 0, 0 },
+	{ HTTP_PATCH, "/api/v1/projects/{pid}/tasks/{tid}", api_tasks_patch, "files.write", "task.update", 32 * KIB, JSON },
+	{ HTTP_DELETE, "/api/v1/projects/{pid}/tasks/{tid}", api_tasks_delete, "files.write", "task.delete", 0, 0 },
+	{ HTTP_GET, "/api/v1/usage", api_usage_get, "settings.read", "usage.read", 0, 0 },
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

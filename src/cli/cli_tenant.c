@@ -9,6 +9,7 @@
 #include "auth/password.h"
 #include "cli/cli.h"
 #include "core/mem.h"
+#include "core/parse.h"
 
 static const char tenant_usage[] =
     "usage: kura tenant create --data-dir DIR --contract-id ID --name NAME --seats N\n"
@@ -16,13 +17,16 @@ static const char tenant_usage[] =
     "                          --admin-email EMAIL [--admin-password-file FILE]\n"
     "       kura tenant list --data-dir DIR [--json]\n"
     "       kura tenant show --data-dir DIR (ID|CONTRACT-ID) [--json]\n"
-    "       kura tenant suspend|resume --data-dir DIR (ID|CONTRACT-ID)\n";
+    "       kura tenant suspend|resume --data-dir DIR (ID|CONTRACT-ID)\n"
+    "       kura tenant quota --data-dir DIR (ID|CONTRACT-ID) --max-bytes N --max-files N\n";
 
 struct targs {
 	const char *dir;
 	struct tenant_new tn;
 	const char *pw_file;
 	const char *seats;
+	const char *max_bytes;
+	const char *max_files;
 	int json;
 };
 
@@ -40,6 +44,8 @@ parse_args(int argc, char **argv, struct targs *a)
 		{ "admin-email", required_argument, NULL, 'e' },
 		{ "admin-password-file", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "max-bytes", required_argument, NULL, 'B' },
+		{ "max-files", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -59,6 +65,8 @@ parse_args(int argc, char **argv, struct targs *a)
 		case 'e': a->tn.admin_email = optarg; break;
 		case 'p': a->pw_file = optarg; break;
 		case 'j': a->json = 1; break;
+		case 'B': a->max_bytes = optarg; break;
+		case 'F': a->max_files = optarg; break;
 		case 'h': fputs(tenant_usage, stdout); return CLI_OK;
 		default: fputs(tenant_usage, stderr); return CLI_USAGE;
 		}
@@ -261,6 +269,66 @@ out:
 	return rc;
 }
 
+/*
+ * kura tenant quota: set the tenant's storage quota (bytes of every kept
+ * file version, number of files).  Below current usage is allowed: new
+ * uploads are then refused until enough is deleted.  The change and its
+ * audit record (tenant.quota, in the tenant's log) commit together.
+ */
+static int
+do_quota(struct app *app, struct targs *a, const char *target)
+{
+	struct store_tenant *t = NULL;
+	struct store_audit row;
+	struct audit_rec rec;
+	uint64_t max_bytes, max_files;
+	kura_err err;
+
+	if (a->max_bytes == NULL || a->max_files == NULL) {
+		cli_err("quota needs --max-bytes and --max-files");
+		return CLI_USAGE;
+	}
+	/* the store keeps them as signed 64-bit numbers */
+	if (kura_parse_u64(a->max_bytes, 0, INT64_MAX, &max_bytes) != KURA_OK ||
+	    kura_parse_u64(a->max_files, 0, INT64_MAX, &max_files) != KURA_OK) {
+		cli_err("--max-bytes and --max-files must be whole numbers (bytes, files)");
+		return CLI_USAGE;
+	}
+	err = tenant_find(app, target, &t);
+	if (err) {
+		cli_err("tenant %s: %s", target, kura_strerror(err));
+		return CLI_FAIL;
+	}
+	memset(&row, 0, sizeof(row));
+	cli_audit_rec(&rec, "tenant.quota", t->id, t->id);
+	if (rec.detail != NULL) {
+		json_object_set_new(rec.detail, "max_bytes", json_integer((json_int_t)max_bytes));
+		json_object_set_new(rec.detail, "max_files", json_integer((json_int_t)max_files));
+	}
+	err = store_begin(app->store);
+	if (err == KURA_OK)
+		err = store_quota_set(app->store, t->id, max_bytes, max_files);
+	if (err == KURA_OK)
+		err = audit_append_tx(app->store, &rec, &row);
+	if (err == KURA_OK)
+		err = store_commit(app->store);
+	if (err)
+		(void)store_rollback(app->store);
+	else
+		audit_notify(&row);
+	audit_rec_clear(&rec);
+	store_audit_clear(&row);
+	if (err) {
+		cli_err("tenant %s: %s", t->id, kura_strerror(err));
+		store_tenant_free(t);
+		return CLI_FAIL;
+	}
+	printf("tenant %s quota: %llu bytes, %llu files\n", t->id,
+	    (unsigned long long)max_bytes, (unsigned long long)max_files);
+	store_tenant_free(t);
+	return CLI_OK;
+}
+
 int
 cli_tenant(int argc, char **argv)
 {
@@ -282,7 +350,7 @@ cli_tenant(int argc, char **argv)
 	argv += 1;
 	if (strcmp(verb, "create") != 0 && strcmp(verb, "list") != 0 &&
 	    strcmp(verb, "show") != 0 && strcmp(verb, "suspend") != 0 &&
-	    strcmp(verb, "resume") != 0) {
+	    strcmp(verb, "resume") != 0 && strcmp(verb, "quota") != 0) {
 		cli_err("unknown tenant command '%s'", verb);
 		fputs(tenant_usage, stderr);
 		return CLI_USAGE;
@@ -298,6 +366,8 @@ cli_tenant(int argc, char **argv)
 		rc = do_create(&app, cfg, &a);
 	else if (strcmp(verb, "list") == 0)
 		rc = do_list(&app, &a);
+	else if (strcmp(verb, "quota") == 0)
+		rc = do_quota(&app, &a, argv[optind]);
 	else
 		rc = do_show_or_status(&app, &a, verb, argv[optind]);
 	cli_close(cfg, &app);

@@ -14,24 +14,47 @@ from identity_helpers import (Api, Tenant, error_code, expect_error,  # noqa: F4
 
 ROUTES = parse_routes()
 
-# the resource kind behind {id}: path segment before it -> id prefix
+# the resource kind behind each {param}: path segment before it -> id prefix
 ID_PREFIX = {"users": "usr", "sessions": "ses", "roles": "rol", "tokens": "tok",
-             "alerts": "alr"}
+             "alerts": "alr", "projects": "prj", "members": "usr",
+             "directories": "dir", "files": "fil", "tasks": "tsk"}
 
 # valid bodies for routes that take one, so a refusal cannot come from
 # body validation; anything else gets {}
 BODIES = {
     ("PATCH", "/api/v1/users/{id}"): {"display_name": "hijacked"},
     ("PATCH", "/api/v1/roles/{id}"): {"name": "hijacked"},
+    ("PATCH", "/api/v1/projects/{pid}"): {"description": "hijacked"},
+    ("PUT", "/api/v1/projects/{pid}/members/{uid}"): {"role": "editor"},
+    ("POST", "/api/v1/projects/{pid}/directories"): {"name": "hijacked-dir"},
+    ("PATCH", "/api/v1/projects/{pid}/directories/{did}"): {"name": "hijacked-dir2"},
+    ("POST", "/api/v1/projects/{pid}/files"): {"name": "hijacked-file"},
+    ("PATCH", "/api/v1/projects/{pid}/files/{fid}"): {"name": "hijacked-file2"},
+    ("POST", "/api/v1/projects/{pid}/tasks"): {"title": "hijacked"},
+    ("PATCH", "/api/v1/projects/{pid}/tasks/{tid}"): {"title": "hijacked"},
 }
 
 EXTRA_QUERIES = {"/api/v1/access-review": ["format=csv"]}
 
 
+def id_kinds(pattern: str) -> list:
+    """The resource kind of each {param} of pattern, in order."""
+    kinds = re.findall(r"/([a-z_-]+)/\{[a-z_]+\}", pattern)
+    assert kinds and len(kinds) == pattern.count("{"), pattern
+    return kinds
+
+
 def id_kind(pattern: str) -> str:
-    m = re.search(r"/([a-z_-]+)/\{[a-z_]+\}", pattern)
-    assert m, pattern
-    return m.group(1)
+    """The kind of the resource a route acts on (its last {param})."""
+    return id_kinds(pattern)[-1]
+
+
+def fill_ids(pattern: str, id_of) -> str:
+    """pattern with each {param} replaced by id_of(its kind)."""
+    for kind in id_kinds(pattern):
+        pattern = re.sub(r"(/" + kind + r"/)\{[a-z_]+\}",
+                         lambda m, k=kind: m.group(1) + id_of(k), pattern, count=1)
+    return pattern
 
 
 def takes_json(route) -> bool:
@@ -63,7 +86,7 @@ def test_route_table_parsed():
         assert key not in seen, f"duplicate route {key}"
         seen.add(key)
         if "{" in r["pattern"]:
-            assert id_kind(r["pattern"]) in ID_PREFIX, \
+            assert all(k in ID_PREFIX for k in id_kinds(r["pattern"])), \
                 f"{key}: add its resource to the TEN-1 matrix (ID_PREFIX)"
     assert ("POST", "/api/v1/auth/login") in seen and ("GET", "/api/v1/users/{id}") in seen
 
@@ -98,14 +121,32 @@ def build_tenant(srv, name: str) -> dict:
         if not alert_ids:
             time.sleep(0.1)
     assert alert_ids, "no token_created alert within 5 s"
+    # workspace: a project with the member as viewer, a directory, a file
+    # with content (in the root, so the directory stays empty), a task
+    ws = {}
+    for path, body, key in (
+            ("/api/v1/projects", {"name": f"proj-{name}-{t.contract_id}"}, "projects"),
+            ("/api/v1/projects/{pid}/directories", {"name": f"dir-{name}"}, "directories"),
+            ("/api/v1/projects/{pid}/files", {"name": f"file-{name}"}, "files"),
+            ("/api/v1/projects/{pid}/tasks", {"title": f"task-{name}"}, "tasks")):
+        r = t.admin.post(path.replace("{pid}", ws.get("projects", "")), body)
+        assert r.status_code == 201, r.text
+        ws[key] = r.json()["id"]
+    base = f"/api/v1/projects/{ws['projects']}"
+    r = t.admin.put(f"{base}/files/{ws['files']}/content", data=b"isolation")
+    assert r.status_code == 201, r.text
+    r = t.admin.put(f"{base}/members/{u['id']}", {"role": "viewer"})
+    assert r.status_code == 201, r.text
     return {
         "t": t, "user": u, "user_client": uc, "second": second,
         "ids": {"users": u["id"], "sessions": second_sid, "roles": role["id"],
-                "tokens": tok["id"], "alerts": alert_ids[0]},
+                "tokens": tok["id"], "alerts": alert_ids[0], "members": u["id"],
+                **ws},
         "role": role, "token": tok["token"], "token_id": tok["id"],
+        "project_name": f"proj-{name}-{t.contract_id}",
         "secrets": [t.tenant_id, t.contract_id, t.admin_id, u["id"], u["login"],
                     second_sid, role["id"], role["name"], tok["id"], tok["name"],
-                    alert_ids[0]],
+                    alert_ids[0], *ws.values(), f"proj-{name}-{t.contract_id}"],
     }
 
 
@@ -127,6 +168,15 @@ def check_a_intact(world):
     assert [r["name"] for r in roles if r["id"] == A["role"]["id"]] == [A["role"]["name"]]
     r = Bearer(t.srv, A["token"]).get("/api/v1/me")
     assert r.status_code == 200, f"A's token no longer works: {r.text}"
+    base = f"/api/v1/projects/{A['ids']['projects']}"
+    r = t.admin.get(base)
+    assert r.status_code == 200 and r.json()["name"] == A["project_name"] and \
+        r.json()["description"] == "", r.text
+    members = {m["user_id"]: m["role"] for m in t.admin.get(f"{base}/members").json()["items"]}
+    assert members == {t.admin_id: "owner", A["user"]["id"]: "viewer"}, members
+    for kind in ("directories", "files", "tasks"):
+        r = t.admin.get(f"{base}/{kind}/{A['ids'][kind]}")
+        assert r.status_code == 200 and "hijacked" not in r.text, r.text
 
 
 @pytest.mark.parametrize("via", ["session", "token"])
@@ -139,12 +189,11 @@ def test_ten1_other_tenant_ids_answer_404(world, via):
     routes = [r for r in ROUTES if "{" in r["pattern"]]
     assert len(routes) >= 5
     for route in routes:
-        kind = id_kind(route["pattern"])
-        a_id = A["ids"][kind]
         body = body_for(route)
-        r1 = b.request(route["method"], fill(route["pattern"], a_id), body)
-        r2 = b.request(route["method"], fill(route["pattern"], random_id(ID_PREFIX[kind])),
+        r1 = b.request(route["method"], fill_ids(route["pattern"], lambda k: A["ids"][k]),
                        body)
+        r2 = b.request(route["method"], fill_ids(route["pattern"],
+                                                 lambda k: random_id(ID_PREFIX[k])), body)
         what = f"{route['method']} {route['pattern']} via {via}"
         assert r1.status_code == r2.status_code and r1.content == r2.content, \
             f"{what}: A's id answers {r1.status_code} {r1.content!r}, a random id " \
@@ -165,8 +214,9 @@ def test_ten1_own_tenant_ids_work(fast_kura):
     deletions last."""
     A = build_tenant(fast_kura, "C")
     t = A["t"]
+    # deletions last, the innermost first (a project's routes need it)
     routes = sorted((r for r in ROUTES if "{" in r["pattern"]),
-                    key=lambda r: r["method"] == "DELETE")
+                    key=lambda r: (r["method"] == "DELETE", -r["pattern"].count("{")))
     for route in routes:
         kind = id_kind(route["pattern"])
         body = body_for(route)
@@ -174,7 +224,8 @@ def test_ten1_own_tenant_ids_work(fast_kura):
             body = {"display_name": "renamed by own admin"}
         if route["method"] == "PATCH" and kind == "roles":
             body = {"name": "renamed-by-own-admin"}
-        r = t.admin.request(route["method"], fill(route["pattern"], A["ids"][kind]), body)
+        r = t.admin.request(route["method"], fill_ids(route["pattern"], lambda k: A["ids"][k]),
+                            body)
         assert r.status_code != 404 and r.status_code < 500, \
             f"{route['method']} {route['pattern']} own id: {r.status_code} {r.text}"
         if route["method"] in ("GET", "DELETE", "PATCH"):
@@ -238,7 +289,7 @@ def test_ten1_no_tenant_from_body(world):
             continue
         path = route["pattern"]
         if "{" in path:
-            path = fill(path, B["ids"][id_kind(path)])
+            path = fill_ids(path, lambda k: B["ids"][k])
         for field in ("tenant_id", "tenant"):
             body = dict(BODIES.get((route["method"], route["pattern"]), {}))
             body[field] = A["t"].tenant_id
@@ -280,7 +331,7 @@ def test_iam3_every_non_public_route_needs_credentials(fast_kura):
             continue
         path = route["pattern"]
         if "{" in path:
-            path = fill(path, random_id(ID_PREFIX.get(id_kind(path), "xxx")))
+            path = fill_ids(path, lambda k: random_id(ID_PREFIX.get(k, "xxx")))
         body = body_for(route)
         for creds in ("none", "cookie", "bearer"):
             c = Api(srv)

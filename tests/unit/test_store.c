@@ -2841,6 +2841,872 @@ test_ws_deletes(void **state)
 	assert_sound(f->s);
 }
 
+static void
+make_task(struct store_task *t, const char *id, const char *project_id,
+    const char *status, const char *assignee_id)
+{
+	memset(t, 0, sizeof(*t));
+	set_str(t->id, sizeof(t->id), id);
+	set_str(t->project_id, sizeof(t->project_id), project_id);
+	t->title.data = sealed;
+	t->title.len = 4;
+	set_str(t->status, sizeof(t->status), status);
+	set_str(t->assignee_id, sizeof(t->assignee_id), assignee_id);
+	set_str(t->created_by, sizeof(t->created_by), "usr_1");
+}
+
+static void
+add_task(struct store *s, const struct store_tctx *c, const char *id,
+    const char *project_id, const char *status, const char *assignee_id)
+{
+	struct store_task t;
+
+	make_task(&t, id, project_id, status, assignee_id);
+	assert_int_equal(store_task_insert(s, c, &t), KURA_OK);
+}
+
+static void
+test_ws_tasks(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	struct store_task t, *gt = NULL, *tl = NULL;
+	char (*ids)[STORE_ID_MAX] = NULL;
+	size_t n = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_tenant(f->s, "ten_b", "C-B");
+	add_user(f->s, "ten_a", "usr_1", "li1");
+	add_user(f->s, "ten_a", "usr_2", "li2");
+	add_user(f->s, "ten_b", "usr_b", "lib");
+	add_project(f->s, &a, "prj_1", "n1");
+	add_project(f->s, &a, "prj_2", "n2");
+	add_file(f->s, &a, "fil_1", "prj_1", "", "f1");
+	add_file(f->s, &a, "fil_2", "prj_1", "", "f2");
+	add_file(f->s, &a, "fil_p2", "prj_2", "", "f1");
+
+	make_task(&t, "tsk_1", "prj_1", "open", "usr_1");
+	t.description.data = (uint8_t *)ws_name2;
+	t.description.len = sizeof(ws_name2);
+	t.due_us = 5000;
+	t.created_us = 10;
+	assert_int_equal(store_task_insert(f->s, &a, &t), KURA_OK);
+	assert_int_equal(store_task_insert(f->s, &a, &t), KURA_EEXIST);
+	add_task(f->s, &a, "tsk_2", "prj_1", "done", "usr_2");
+	add_task(f->s, &a, "tsk_3", "prj_1", "open", "");
+	add_task(f->s, &a, "tsk_4", "prj_2", "open", "usr_1");
+	/* bad status, a user of another tenant, a missing project */
+	make_task(&t, "tsk_x", "prj_1", "closed", "");
+	assert_int_equal(store_task_insert(f->s, &a, &t), KURA_EINVAL);
+	make_task(&t, "tsk_x", "prj_1", "open", "usr_b");
+	assert_int_equal(store_task_insert(f->s, &a, &t), KURA_ENOENT);
+	make_task(&t, "tsk_x", "prj_none", "open", "");
+	assert_int_equal(store_task_insert(f->s, &a, &t), KURA_ENOENT);
+	make_task(&t, "tsk_x", "prj_1", "open", "");
+	t.title.len = 0;
+	assert_int_equal(store_task_insert(f->s, &a, &t), KURA_EINVAL);
+
+	assert_int_equal(store_task_get(f->s, &a, "prj_1", "tsk_1", &gt),
+	    KURA_OK);
+	assert_string_equal(gt->tenant_id, "ten_a");
+	assert_string_equal(gt->status, "open");
+	assert_string_equal(gt->assignee_id, "usr_1");
+	assert_int_equal(gt->description.len, sizeof(ws_name2));
+	assert_null(gt->labels.data);
+	assert_int_equal(gt->due_us, 5000);
+	assert_true(gt->created_us == 10 && gt->updated_us == 10);
+	assert_string_equal(gt->created_by, "usr_1");
+	store_task_free(gt);
+	gt = NULL;
+	assert_int_equal(store_task_get(f->s, &a, "prj_2", "tsk_1", &gt),
+	    KURA_ENOENT);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM tasks "
+	    "WHERE id = 'tsk_3' AND assignee_id IS NULL"), 1);
+
+	/* filters */
+	assert_int_equal(store_task_list(f->s, &a, "prj_1", NULL, NULL, &tl,
+	    &n), KURA_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(tl[0].id, "tsk_1");
+	store_task_list_free(tl, n);
+	assert_int_equal(store_task_list(f->s, &a, "prj_1", "open", NULL, &tl,
+	    &n), KURA_OK);
+	assert_int_equal(n, 2);
+	store_task_list_free(tl, n);
+	assert_int_equal(store_task_list(f->s, &a, "prj_1", NULL, "usr_2", &tl,
+	    &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(tl[0].id, "tsk_2");
+	store_task_list_free(tl, n);
+	assert_int_equal(store_task_list(f->s, &a, "prj_1", "open", "", &tl,
+	    &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(tl[0].id, "tsk_3");
+	store_task_list_free(tl, n);
+	assert_int_equal(store_task_list(f->s, &a, "prj_1", "in_progress",
+	    NULL, &tl, &n), KURA_OK);
+	assert_non_null(tl);
+	assert_int_equal(n, 0);
+	store_task_list_free(tl, n);
+	assert_int_equal(store_task_list(f->s, &a, "prj_1", "nope", NULL, &tl,
+	    &n), KURA_EINVAL);
+
+	/* update */
+	make_task(&t, "tsk_3", "prj_1", "in_progress", "usr_2");
+	t.due_us = 7;
+	t.updated_us = 77;
+	assert_int_equal(store_task_update(f->s, &a, &t), KURA_OK);
+	assert_int_equal(store_task_get(f->s, &a, "prj_1", "tsk_3", &gt),
+	    KURA_OK);
+	assert_string_equal(gt->status, "in_progress");
+	assert_string_equal(gt->assignee_id, "usr_2");
+	assert_true(gt->due_us == 7 && gt->updated_us == 77);
+	store_task_free(gt);
+	gt = NULL;
+	make_task(&t, "tsk_3", "prj_1", "open", "usr_b");
+	assert_int_equal(store_task_update(f->s, &a, &t), KURA_ENOENT);
+	make_task(&t, "tsk_3", "prj_2", "open", "");
+	assert_int_equal(store_task_update(f->s, &a, &t), KURA_ENOENT);
+
+	/* deleting a user clears its assignments */
+	assert_int_equal(store_user_delete(f->s, &a, "usr_2"), KURA_OK);
+	assert_int_equal(store_task_get(f->s, &a, "prj_1", "tsk_2", &gt),
+	    KURA_OK);
+	assert_string_equal(gt->assignee_id, "");
+	store_task_free(gt);
+	gt = NULL;
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM tasks "
+	    "WHERE assignee_id IS NULL"), 2);
+
+	/* links: same project only, once */
+	assert_int_equal(store_task_link(f->s, &a, "tsk_1", "fil_1"), KURA_OK);
+	assert_int_equal(store_task_link(f->s, &a, "tsk_1", "fil_2"), KURA_OK);
+	assert_int_equal(store_task_link(f->s, &a, "tsk_2", "fil_1"), KURA_OK);
+	assert_int_equal(store_task_link(f->s, &a, "tsk_1", "fil_1"),
+	    KURA_EEXIST);
+	assert_int_equal(store_task_link(f->s, &a, "tsk_1", "fil_p2"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_link(f->s, &a, "tsk_1", "fil_none"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_link(f->s, &a, "tsk_none", "fil_1"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_files(f->s, &a, "tsk_1", &ids, &n),
+	    KURA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], "fil_1");
+	assert_string_equal(ids[1], "fil_2");
+	free(ids);
+	ids = NULL;
+	assert_int_equal(store_task_files(f->s, &a, "tsk_4", &ids, &n),
+	    KURA_OK);
+	assert_non_null(ids);
+	assert_int_equal(n, 0);
+	free(ids);
+	ids = NULL;
+	assert_int_equal(store_task_files(f->s, &a, "tsk_none", &ids, &n),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_unlink(f->s, &a, "tsk_1", "fil_2"),
+	    KURA_OK);
+	assert_int_equal(store_task_unlink(f->s, &a, "tsk_1", "fil_2"),
+	    KURA_ENOENT);
+	/* a deleted file leaves its tasks; a deleted task its links */
+	{
+		char (*blobs)[STORE_ID_MAX] = NULL;
+		assert_int_equal(store_file_delete(f->s, &a, "prj_1", "fil_1",
+		    &blobs, &n), KURA_OK);
+		free(blobs);
+	}
+	assert_int_equal(store_task_files(f->s, &a, "tsk_1", &ids, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	free(ids);
+	ids = NULL;
+	assert_int_equal(store_task_link(f->s, &a, "tsk_1", "fil_2"), KURA_OK);
+	assert_int_equal(store_task_delete(f->s, &a, "prj_2", "tsk_1"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_delete(f->s, &a, "prj_1", "tsk_1"),
+	    KURA_OK);
+	assert_int_equal(store_task_delete(f->s, &a, "prj_1", "tsk_1"),
+	    KURA_ENOENT);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM task_files"), 0);
+	assert_sound(f->s);
+}
+
+static void
+test_ws_labels(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a");
+	static const char two[2][STORE_INDEX_MAX] = { HASH_A, HASH_B };
+	static const char rep[3][STORE_INDEX_MAX] = { HASH_B, HASH_C, HASH_B };
+	static const char one[1][STORE_INDEX_MAX] = { HASH_C };
+	static const char *const ab[] = { "prj_1", "prj_2" };
+	char (*ids)[STORE_ID_MAX] = NULL, (*blobs)[STORE_ID_MAX] = NULL;
+	char (*many)[STORE_INDEX_MAX] = NULL;
+	struct store_role r;
+	struct store_token tk;
+	size_t n = 0, i;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_user(f->s, "ten_a", "usr_1", "li1");
+	add_project(f->s, &a, "prj_1", "n1");
+	add_project(f->s, &a, "prj_2", "n2");
+	add_dir(f->s, &a, "dir_1", "prj_1", "", "d");
+	add_file(f->s, &a, "fil_1", "prj_1", "dir_1", "f");
+	add_task(f->s, &a, "tsk_1", "prj_1", "open", "");
+	make_role(&r, "rol_1", "r1");
+	assert_int_equal(store_role_insert(f->s, &a, &r), KURA_OK);
+	make_token(&tk, "tok_1", "usr_1", "h1");
+	assert_int_equal(store_token_insert(f->s, &a, &tk), KURA_OK);
+
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_1", two, 2),
+	    KURA_OK);
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2", two, 1),
+	    KURA_OK);
+	assert_int_equal(store_labels_find(f->s, &a, "project", HASH_A, &ids,
+	    &n), KURA_OK);
+	assert_ids(ids, n, ab, 2);
+	free(ids);
+	ids = NULL;
+	/* by type: a file with the label is not a project */
+	assert_int_equal(store_labels_set(f->s, &a, "file", "fil_1", one, 1),
+	    KURA_OK);
+	assert_int_equal(store_labels_find(f->s, &a, "project", HASH_C, &ids,
+	    &n), KURA_OK);
+	assert_non_null(ids);
+	assert_int_equal(n, 0);
+	free(ids);
+	ids = NULL;
+	/* replace, repeats stored once */
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_1", rep, 3),
+	    KURA_OK);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels "
+	    "WHERE resource_id = 'prj_1'"), 2);
+	assert_int_equal(store_labels_find(f->s, &a, "project", HASH_A, &ids,
+	    &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "prj_2");
+	free(ids);
+	ids = NULL;
+	assert_int_equal(store_labels_find(f->s, &a, "project", HASH_C, &ids,
+	    &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "prj_1");
+	free(ids);
+	ids = NULL;
+	/* clear */
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2", NULL, 0),
+	    KURA_OK);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels "
+	    "WHERE resource_id = 'prj_2'"), 0);
+	/* limits and bad values */
+	many = calloc(101, STORE_INDEX_MAX);
+	assert_non_null(many);
+	for (i = 0; i < 101; i++)
+		snprintf(many[i], STORE_INDEX_MAX, "idx%zu", i);
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2",
+	    (const char (*)[STORE_INDEX_MAX])many, 101), KURA_ETOOBIG);
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2",
+	    (const char (*)[STORE_INDEX_MAX])many, 100), KURA_OK);
+	many[3][0] = '\0';
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2",
+	    (const char (*)[STORE_INDEX_MAX])many, 5), KURA_EINVAL);
+	free(many);
+	assert_int_equal(store_labels_set(f->s, &a, "user", "usr_1", one, 1),
+	    KURA_EINVAL);
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2", NULL, 1),
+	    KURA_EINVAL);
+	assert_int_equal(store_labels_find(f->s, &a, "widget", HASH_A, &ids,
+	    &n), KURA_EINVAL);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels "
+	    "WHERE resource_id = 'prj_2'"), 100);
+
+	/* every resource type loses its rows with the resource */
+	assert_int_equal(store_labels_set(f->s, &a, "directory", "dir_1", one,
+	    1), KURA_OK);
+	assert_int_equal(store_labels_set(f->s, &a, "task", "tsk_1", one, 1),
+	    KURA_OK);
+	assert_int_equal(store_labels_set(f->s, &a, "role", "rol_1", one, 1),
+	    KURA_OK);
+	assert_int_equal(store_labels_set(f->s, &a, "token", "tok_1", one, 1),
+	    KURA_OK);
+	assert_int_equal(store_role_delete(f->s, &a, "rol_1"), KURA_OK);
+	assert_int_equal(store_user_delete(f->s, &a, "usr_1"), KURA_OK);
+	assert_int_equal(store_task_delete(f->s, &a, "prj_1", "tsk_1"),
+	    KURA_OK);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels "
+	    "WHERE resource_type IN ('role', 'token', 'task')"), 0);
+	assert_int_equal(store_dir_delete_tree(f->s, &a, "prj_1", "dir_1",
+	    &blobs, &n), KURA_OK);
+	free(blobs);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels "
+	    "WHERE resource_type IN ('directory', 'file')"), 0);
+	assert_int_equal(store_project_delete(f->s, &a, "prj_2", &blobs, &n),
+	    KURA_OK);
+	free(blobs);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels"),
+	    2);
+	assert_int_equal(store_labels_find(f->s, &a, "project", HASH_B, &ids,
+	    &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "prj_1");
+	free(ids);
+	assert_sound(f->s);
+}
+
+static void
+assert_usage(struct store *s, const struct store_tctx *c, uint64_t bytes,
+    uint64_t files)
+{
+	struct store_usage u;
+
+	assert_int_equal(store_usage_get(s, c, 1000, 10, &u), KURA_OK);
+	assert_int_equal(u.bytes, bytes);
+	assert_int_equal(u.files, files);
+}
+
+static void
+test_ws_usage(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a"), none = tctx("ten_none");
+	struct store_usage u;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	/* no rows yet: zero usage, the defaults */
+	memset(&u, 0xff, sizeof(u));
+	assert_int_equal(store_usage_get(f->s, &a, 1000, 10, &u), KURA_OK);
+	assert_true(u.bytes == 0 && u.files == 0);
+	assert_true(u.max_bytes == 1000 && u.max_files == 10);
+	assert_int_equal(store_usage_get(f->s, &a, UINT64_MAX, 3, &u), KURA_OK);
+	assert_true(u.max_bytes == UINT64_MAX && u.max_files == 3);
+
+	/* within the quota, up to exactly the quota */
+	assert_int_equal(store_usage_add(f->s, &a, 600, 1, 1000, 10), KURA_OK);
+	assert_usage(f->s, &a, 600, 1);
+	assert_int_equal(store_usage_add(f->s, &a, 400, 9, 1000, 10), KURA_OK);
+	assert_usage(f->s, &a, 1000, 10);
+	/* over: refused, nothing changes (neither counter) */
+	assert_int_equal(store_usage_add(f->s, &a, 1, 0, 1000, 10),
+	    KURA_ETOOBIG);
+	assert_int_equal(store_usage_add(f->s, &a, 0, 1, 1000, 10),
+	    KURA_ETOOBIG);
+	assert_int_equal(store_usage_add(f->s, &a, -5, 1, 1000, 10),
+	    KURA_ETOOBIG);
+	assert_int_equal(store_usage_add(f->s, &a, INT64_MAX, 0, 1000, 10),
+	    KURA_ETOOBIG);
+	assert_usage(f->s, &a, 1000, 10);
+	/* removing is always allowed, also over the quota */
+	assert_int_equal(store_usage_add(f->s, &a, -300, -2, 1000, 10),
+	    KURA_OK);
+	assert_usage(f->s, &a, 700, 8);
+	assert_int_equal(store_usage_add(f->s, &a, 0, 0, 1, 1), KURA_OK);
+	assert_int_equal(store_usage_add(f->s, &a, -1, 0, 1, 1), KURA_OK);
+	assert_usage(f->s, &a, 699, 8);
+	/* never below zero */
+	assert_int_equal(store_usage_add(f->s, &a, INT64_MIN, -100, 1000, 10),
+	    KURA_OK);
+	assert_usage(f->s, &a, 0, 0);
+	/* unlimited default */
+	assert_int_equal(store_usage_add(f->s, &a, INT64_MAX, 0, UINT64_MAX,
+	    UINT64_MAX), KURA_OK);
+	assert_int_equal(store_usage_add(f->s, &a, 1, 0, UINT64_MAX,
+	    UINT64_MAX), KURA_ETOOBIG);
+	assert_int_equal(store_usage_add(f->s, &a, INT64_MIN, 0, 1000, 10),
+	    KURA_OK);
+	assert_usage(f->s, &a, 0, 0);
+
+	/* an operator quota overrides the defaults */
+	assert_int_equal(store_quota_set(f->s, "ten_a", 50, 2), KURA_OK);
+	assert_int_equal(store_usage_get(f->s, &a, 1000, 10, &u), KURA_OK);
+	assert_true(u.max_bytes == 50 && u.max_files == 2);
+	assert_int_equal(store_usage_add(f->s, &a, 51, 0, 1000, 10),
+	    KURA_ETOOBIG);
+	assert_int_equal(store_usage_add(f->s, &a, 50, 2, 1000, 10), KURA_OK);
+	assert_int_equal(store_usage_add(f->s, &a, 0, 1, 1000, 10),
+	    KURA_ETOOBIG);
+	assert_int_equal(store_quota_set(f->s, "ten_a", 100, 5), KURA_OK);
+	assert_int_equal(store_usage_add(f->s, &a, 50, 3, 1000, 10), KURA_OK);
+	assert_usage(f->s, &a, 100, 5);
+	/* lowered below the usage: positive deltas refused, negative fine */
+	assert_int_equal(store_quota_set(f->s, "ten_a", 10, 1), KURA_OK);
+	assert_int_equal(store_usage_add(f->s, &a, 1, 0, 1000, 10),
+	    KURA_ETOOBIG);
+	assert_int_equal(store_usage_add(f->s, &a, -10, -1, 1000, 10), KURA_OK);
+	assert_usage(f->s, &a, 90, 4);
+	assert_int_equal(store_quota_set(f->s, "ten_a", UINT64_MAX, UINT64_MAX),
+	    KURA_OK);
+	assert_int_equal(store_usage_get(f->s, &a, 1, 1, &u), KURA_OK);
+	assert_true(u.max_bytes == INT64_MAX && u.max_files == INT64_MAX);
+
+	/* inside a transaction: rolled back with it */
+	assert_int_equal(store_begin(f->s), KURA_OK);
+	assert_int_equal(store_usage_add(f->s, &a, 10, 1, 1000, 10), KURA_OK);
+	assert_usage(f->s, &a, 100, 5);
+	assert_int_equal(store_rollback(f->s), KURA_OK);
+	assert_usage(f->s, &a, 90, 4);
+
+	/* unknown tenant */
+	assert_int_equal(store_usage_get(f->s, &none, 1, 1, &u), KURA_ENOENT);
+	assert_int_equal(store_usage_add(f->s, &none, 1, 1, 10, 10),
+	    KURA_ENOENT);
+	assert_int_equal(store_quota_set(f->s, "ten_none", 1, 1), KURA_ENOENT);
+	assert_int_equal(store_quota_set(f->s, "", 1, 1), KURA_EINVAL);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM tenant_usage"), 1);
+}
+
+static void
+make_export(struct store_export *e, const char *id, const char *status,
+    int64_t created_us)
+{
+	memset(e, 0, sizeof(*e));
+	set_str(e->id, sizeof(e->id), id);
+	set_str(e->status, sizeof(e->status), status);
+	set_str(e->requested_by, sizeof(e->requested_by), "usr_1");
+	e->created_us = created_us;
+}
+
+static void
+test_ws_exports(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a"), b = tctx("ten_b");
+	struct store_export e, g, *el = NULL;
+	size_t n = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_tenant(f->s, "ten_b", "C-B");
+	make_export(&e, "exp_1", "queued", 100);
+	assert_int_equal(store_export_insert(f->s, &a, &e), KURA_OK);
+	assert_int_equal(store_export_insert(f->s, &a, &e), KURA_EEXIST);
+	make_export(&e, "exp_2", "queued", 300);
+	assert_int_equal(store_export_insert(f->s, &a, &e), KURA_OK);
+	make_export(&e, "exp_b1", "queued", 200);
+	assert_int_equal(store_export_insert(f->s, &b, &e), KURA_OK);
+	make_export(&e, "exp_x", "ready", 1);
+	assert_int_equal(store_export_insert(f->s, &a, &e), KURA_EINVAL);
+	make_export(&e, "exp_x", "done", 1);
+	assert_int_equal(store_export_insert(f->s, &a, &e), KURA_EINVAL);
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_export_get(f->s, &a, "exp_1", &g), KURA_OK);
+	assert_string_equal(g.tenant_id, "ten_a");
+	assert_string_equal(g.status, "queued");
+	assert_string_equal(g.blob_id, "");
+	assert_string_equal(g.requested_by, "usr_1");
+	assert_true(g.size == 0 && g.ready_us == 0 && g.expires_us == 0 &&
+	    g.created_us == 100);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM exports "
+	    "WHERE id = 'exp_1' AND blob_id IS NULL"), 1);
+
+	assert_int_equal(store_export_list(f->s, &a, &el, &n), KURA_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(el[0].id, "exp_2");
+	assert_string_equal(el[1].id, "exp_1");
+	free(el);
+	assert_int_equal(store_export_queued(f->s, &el, &n), KURA_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(el[0].id, "exp_1");
+	assert_string_equal(el[1].id, "exp_b1");
+	assert_string_equal(el[2].id, "exp_2");
+	free(el);
+
+	/* running, then ready with its archive */
+	g = (struct store_export){ 0 };
+	make_export(&g, "exp_1", "running", 0);
+	assert_int_equal(store_export_update(f->s, &a, &g), KURA_OK);
+	set_str(g.status, sizeof(g.status), "ready");
+	assert_int_equal(store_export_update(f->s, &a, &g), KURA_EINVAL);
+	set_str(g.blob_id, sizeof(g.blob_id), "blb_exp1");
+	g.size = 12345;
+	g.ready_us = 1000;
+	g.expires_us = 5000;
+	assert_int_equal(store_export_update(f->s, &a, &g), KURA_OK);
+	make_export(&e, "exp_2", "failed", 0);
+	assert_int_equal(store_export_update(f->s, &a, &e), KURA_OK);
+	make_export(&e, "exp_none", "failed", 0);
+	assert_int_equal(store_export_update(f->s, &a, &e), KURA_ENOENT);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_export_get(f->s, &a, "exp_1", &g), KURA_OK);
+	assert_string_equal(g.status, "ready");
+	assert_string_equal(g.blob_id, "blb_exp1");
+	assert_true(g.size == 12345 && g.ready_us == 1000 &&
+	    g.expires_us == 5000 && g.created_us == 100);
+
+	assert_int_equal(store_export_queued(f->s, &el, &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(el[0].id, "exp_b1");
+	free(el);
+	assert_int_equal(store_export_expired(f->s, 4999, &el, &n), KURA_OK);
+	assert_non_null(el);
+	assert_int_equal(n, 0);
+	free(el);
+	assert_int_equal(store_export_expired(f->s, 5000, &el, &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(el[0].id, "exp_1");
+	assert_string_equal(el[0].tenant_id, "ten_a");
+	free(el);
+	/* expired: no longer listed as expiring */
+	set_str(g.status, sizeof(g.status), "expired");
+	assert_int_equal(store_export_update(f->s, &a, &g), KURA_OK);
+	assert_int_equal(store_export_expired(f->s, INT64_MAX, &el, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	free(el);
+	assert_int_equal(store_export_expired(f->s, -1, &el, &n), KURA_EINVAL);
+}
+
+/*
+ * Evidence: TEN-1 for the 0006 calls.  Tenant B's context, knowing every
+ * id of tenant A, can neither read nor change A's projects, members,
+ * directories, files, versions, tasks, links, labels, usage or exports,
+ * nor attach its rows to A's; each attempt is KURA_ENOENT or an empty
+ * result, and A's rows read back unchanged.
+ */
+static void
+test_ws_isolation(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_a"), b = tctx("ten_b");
+	static const char lab[1][STORE_INDEX_MAX] = { HASH_A };
+	struct store_project p, *gp = NULL, *pl = NULL;
+	struct store_member m, gm, *ml = NULL;
+	struct store_dir d, *gd = NULL, *dl = NULL;
+	struct store_file fl, *gf = NULL, *fll = NULL;
+	struct store_file_version v, *vl = NULL;
+	struct store_task t, *gt = NULL, *tl = NULL;
+	struct store_export e, ge, *el = NULL;
+	struct store_usage u;
+	char (*ids)[STORE_ID_MAX] = NULL;
+	uint64_t kids = 0, bytes = 0;
+	sqlite3_int64 before;
+	size_t n = 0;
+
+	add_tenant(f->s, "ten_a", "C-A");
+	add_tenant(f->s, "ten_b", "C-B");
+	add_user(f->s, "ten_a", "usr_a", "lia");
+	add_user(f->s, "ten_b", "usr_b", "lib");
+	add_project(f->s, &a, "prj_a", "n1");
+	add_project(f->s, &b, "prj_b", "n1");   /* same name: per tenant */
+	memset(&m, 0, sizeof(m));
+	set_str(m.project_id, sizeof(m.project_id), "prj_a");
+	set_str(m.user_id, sizeof(m.user_id), "usr_a");
+	set_str(m.role, sizeof(m.role), "owner");
+	assert_int_equal(store_member_put(f->s, &a, &m), KURA_OK);
+	add_dir(f->s, &a, "dir_a", "prj_a", "", "d");
+	add_dir(f->s, &a, "dir_a2", "prj_a", "dir_a", "d2");
+	add_file(f->s, &a, "fil_a", "prj_a", "dir_a", "f");
+	add_version(f->s, &a, "fil_a", 1, "blb_a1", 10);
+	add_version(f->s, &a, "fil_a", 2, "blb_a2", 20);
+	add_task(f->s, &a, "tsk_a", "prj_a", "open", "usr_a");
+	assert_int_equal(store_task_link(f->s, &a, "tsk_a", "fil_a"), KURA_OK);
+	assert_int_equal(store_labels_set(f->s, &a, "file", "fil_a", lab, 1),
+	    KURA_OK);
+	assert_int_equal(store_usage_add(f->s, &a, 30, 1, 1000, 10), KURA_OK);
+	make_export(&e, "exp_a", "queued", 10);
+	assert_int_equal(store_export_insert(f->s, &a, &e), KURA_OK);
+	add_dir(f->s, &b, "dir_b", "prj_b", "", "d");
+	add_file(f->s, &b, "fil_b", "prj_b", "", "f");
+	add_task(f->s, &b, "tsk_b", "prj_b", "open", "");
+	before = raw_count(f, "SELECT (SELECT count(*) FROM projects) + "
+	    "(SELECT count(*) FROM project_members) + (SELECT count(*) FROM "
+	    "directories) + (SELECT count(*) FROM files) + (SELECT count(*) "
+	    "FROM file_versions) + (SELECT count(*) FROM tasks) + (SELECT "
+	    "count(*) FROM task_files) + (SELECT count(*) FROM exports) + "
+	    "(SELECT count(*) FROM entry_names)");
+
+	/* projects and members */
+	assert_int_equal(store_project_get(f->s, &b, "prj_a", &gp), KURA_ENOENT);
+	assert_int_equal(store_project_list(f->s, &b, NULL, &pl, &n), KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(pl[0].id, "prj_b");
+	store_project_list_free(pl, n);
+	assert_int_equal(store_project_list(f->s, &b, "usr_a", &pl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_project_list_free(pl, n);
+	make_project(&p, "prj_a", "hijack");
+	assert_int_equal(store_project_update(f->s, &b, &p), KURA_ENOENT);
+	assert_int_equal(store_project_insert(f->s, &b, &p), KURA_EEXIST);
+	assert_int_equal(store_project_delete(f->s, &b, "prj_a", &ids, &n),
+	    KURA_ENOENT);
+	assert_int_equal(store_member_get(f->s, &b, "prj_a", "usr_a", &gm),
+	    KURA_ENOENT);
+	assert_int_equal(store_member_list(f->s, &b, "prj_a", &ml, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	free(ml);
+	set_str(m.role, sizeof(m.role), "viewer");
+	assert_int_equal(store_member_put(f->s, &b, &m), KURA_ENOENT);
+	set_str(m.user_id, sizeof(m.user_id), "usr_b");
+	assert_int_equal(store_member_put(f->s, &b, &m), KURA_ENOENT);
+	set_str(m.project_id, sizeof(m.project_id), "prj_b");
+	set_str(m.user_id, sizeof(m.user_id), "usr_a");
+	assert_int_equal(store_member_put(f->s, &b, &m), KURA_ENOENT);
+	assert_int_equal(store_member_delete(f->s, &b, "prj_a", "usr_a"),
+	    KURA_ENOENT);
+
+	/* directories */
+	assert_int_equal(store_dir_get(f->s, &b, "prj_a", "dir_a", &gd),
+	    KURA_ENOENT);
+	assert_int_equal(store_dir_get(f->s, &b, "prj_b", "dir_a", &gd),
+	    KURA_ENOENT);
+	assert_int_equal(store_dir_list(f->s, &b, "prj_a", "", &dl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_dir_list_free(dl, n);
+	assert_int_equal(store_dir_list(f->s, &b, "prj_a", NULL, &dl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_dir_list_free(dl, n);
+	assert_int_equal(store_dir_children(f->s, &b, "prj_a", "dir_a", &kids),
+	    KURA_ENOENT);
+	assert_int_equal(store_dir_children(f->s, &b, "prj_a", "", &kids),
+	    KURA_ENOENT);
+	make_dir(&d, "dir_a", "prj_a", "", "x");
+	assert_int_equal(store_dir_update(f->s, &b, &d), KURA_ENOENT);
+	make_dir(&d, "dir_x", "prj_a", "", "x");
+	assert_int_equal(store_dir_insert(f->s, &b, &d), KURA_ENOENT);
+	make_dir(&d, "dir_x", "prj_b", "dir_a", "x");   /* under A's dir */
+	assert_int_equal(store_dir_insert(f->s, &b, &d), KURA_ENOENT);
+	make_dir(&d, "dir_b", "prj_b", "dir_a", "d");   /* move under A's */
+	assert_int_equal(store_dir_update(f->s, &b, &d), KURA_ENOENT);
+	assert_int_equal(store_dir_delete_tree(f->s, &b, "prj_a", "dir_a",
+	    &ids, &n), KURA_ENOENT);
+
+	/* files and versions */
+	assert_int_equal(store_file_get(f->s, &b, "prj_a", "fil_a", &gf),
+	    KURA_ENOENT);
+	assert_int_equal(store_file_get_by_name(f->s, &b, "prj_a", "dir_a", "f",
+	    &gf), KURA_ENOENT);
+	assert_int_equal(store_file_list(f->s, &b, "prj_a", "dir_a", &fll, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_file_list_free(fll, n);
+	assert_int_equal(store_file_list(f->s, &b, "prj_a", NULL, &fll, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_file_list_free(fll, n);
+	make_file(&fl, "fil_a", "prj_a", "dir_a", "x");
+	assert_int_equal(store_file_update(f->s, &b, &fl), KURA_ENOENT);
+	make_file(&fl, "fil_x", "prj_a", "", "x");
+	assert_int_equal(store_file_insert(f->s, &b, &fl), KURA_ENOENT);
+	make_file(&fl, "fil_x", "prj_b", "dir_a", "x");
+	assert_int_equal(store_file_insert(f->s, &b, &fl), KURA_ENOENT);
+	make_file(&fl, "fil_b", "prj_b", "dir_a", "f");
+	assert_int_equal(store_file_update(f->s, &b, &fl), KURA_ENOENT);
+	assert_int_equal(store_file_delete(f->s, &b, "prj_a", "fil_a", &ids,
+	    &n), KURA_ENOENT);
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(store_version_get(f->s, &b, "fil_a", 1, &v),
+	    KURA_ENOENT);
+	assert_int_equal(store_version_list(f->s, &b, "fil_a", &vl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	store_version_list_free(vl, n);
+	make_version(&v, "fil_a", 3, "blb_b3", 1);
+	assert_int_equal(store_version_insert(f->s, &b, &v), KURA_ENOENT);
+	assert_int_equal(store_version_prune(f->s, &b, "fil_a", 1, &ids, &n,
+	    &bytes), KURA_ENOENT);
+
+	/* tasks and links */
+	assert_int_equal(store_task_get(f->s, &b, "prj_a", "tsk_a", &gt),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_list(f->s, &b, "prj_a", NULL, NULL, &tl,
+	    &n), KURA_OK);
+	assert_int_equal(n, 0);
+	store_task_list_free(tl, n);
+	make_task(&t, "tsk_a", "prj_a", "done", "");
+	assert_int_equal(store_task_update(f->s, &b, &t), KURA_ENOENT);
+	make_task(&t, "tsk_x", "prj_a", "open", "");
+	assert_int_equal(store_task_insert(f->s, &b, &t), KURA_ENOENT);
+	make_task(&t, "tsk_x", "prj_b", "open", "usr_a");
+	assert_int_equal(store_task_insert(f->s, &b, &t), KURA_ENOENT);
+	make_task(&t, "tsk_b", "prj_b", "open", "usr_a");
+	assert_int_equal(store_task_update(f->s, &b, &t), KURA_ENOENT);
+	assert_int_equal(store_task_delete(f->s, &b, "prj_a", "tsk_a"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_link(f->s, &b, "tsk_a", "fil_b"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_link(f->s, &b, "tsk_b", "fil_a"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_unlink(f->s, &b, "tsk_a", "fil_a"),
+	    KURA_ENOENT);
+	assert_int_equal(store_task_files(f->s, &b, "tsk_a", &ids, &n),
+	    KURA_ENOENT);
+
+	/* labels: B's rows never touch A's */
+	assert_int_equal(store_labels_find(f->s, &b, "file", HASH_A, &ids, &n),
+	    KURA_OK);
+	assert_int_equal(n, 0);
+	free(ids);
+	ids = NULL;
+	assert_int_equal(store_labels_set(f->s, &b, "file", "fil_a", NULL, 0),
+	    KURA_OK);
+	assert_int_equal(store_labels_find(f->s, &a, "file", HASH_A, &ids, &n),
+	    KURA_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], "fil_a");
+	free(ids);
+	ids = NULL;
+
+	/* usage and exports */
+	assert_int_equal(store_usage_add(f->s, &b, -30, -1, 1000, 10), KURA_OK);
+	assert_int_equal(store_usage_get(f->s, &b, 1000, 10, &u), KURA_OK);
+	assert_true(u.bytes == 0 && u.files == 0);
+	assert_usage(f->s, &a, 30, 1);
+	memset(&ge, 0, sizeof(ge));
+	assert_int_equal(store_export_get(f->s, &b, "exp_a", &ge), KURA_ENOENT);
+	assert_int_equal(store_export_list(f->s, &b, &el, &n), KURA_OK);
+	assert_non_null(el);
+	assert_int_equal(n, 0);
+	free(el);
+	make_export(&e, "exp_a", "ready", 0);
+	set_str(e.blob_id, sizeof(e.blob_id), "blb_evil");
+	assert_int_equal(store_export_update(f->s, &b, &e), KURA_ENOENT);
+	assert_int_equal(store_export_insert(f->s, &b, &e), KURA_EEXIST);
+	/* a row naming A's tenant under B's context is refused */
+	make_export(&e, "exp_y", "queued", 0);
+	set_str(e.tenant_id, sizeof(e.tenant_id), "ten_a");
+	assert_int_equal(store_export_insert(f->s, &b, &e), KURA_EINVAL);
+
+	/* nothing of A changed, nothing of B was added */
+	assert_int_equal(raw_count(f, "SELECT (SELECT count(*) FROM projects) + "
+	    "(SELECT count(*) FROM project_members) + (SELECT count(*) FROM "
+	    "directories) + (SELECT count(*) FROM files) + (SELECT count(*) "
+	    "FROM file_versions) + (SELECT count(*) FROM tasks) + (SELECT "
+	    "count(*) FROM task_files) + (SELECT count(*) FROM exports) + "
+	    "(SELECT count(*) FROM entry_names)"), before);
+	assert_int_equal(raw_count(f, "SELECT count(*) FROM projects "
+	    "WHERE name_index = 'hijack'"), 0);
+	assert_int_equal(store_project_get(f->s, &a, "prj_a", &gp), KURA_OK);
+	assert_string_equal(gp->name_index, "n1");
+	store_project_free(gp);
+	assert_int_equal(store_member_get(f->s, &a, "prj_a", "usr_a", &gm),
+	    KURA_OK);
+	assert_string_equal(gm.role, "owner");
+	assert_int_equal(store_dir_get(f->s, &a, "prj_a", "dir_a", &gd),
+	    KURA_OK);
+	assert_string_equal(gd->name_index, "d");
+	store_dir_free(gd);
+	assert_int_equal(store_file_get(f->s, &a, "prj_a", "fil_a", &gf),
+	    KURA_OK);
+	assert_string_equal(gf->name_index, "f");
+	assert_string_equal(gf->directory_id, "dir_a");
+	store_file_free(gf);
+	assert_int_equal(store_version_list(f->s, &a, "fil_a", &vl, &n),
+	    KURA_OK);
+	assert_int_equal(n, 2);
+	store_version_list_free(vl, n);
+	assert_int_equal(store_task_get(f->s, &a, "prj_a", "tsk_a", &gt),
+	    KURA_OK);
+	assert_string_equal(gt->status, "open");
+	assert_string_equal(gt->assignee_id, "usr_a");
+	store_task_free(gt);
+	assert_int_equal(store_task_files(f->s, &a, "tsk_a", &ids, &n),
+	    KURA_OK);
+	assert_int_equal(n, 1);
+	free(ids);
+	assert_int_equal(store_export_get(f->s, &a, "exp_a", &ge), KURA_OK);
+	assert_string_equal(ge.status, "queued");
+	assert_string_equal(ge.blob_id, "");
+
+	/* no context, no call */
+	assert_int_equal(store_project_get(f->s, NULL, "prj_a", &gp),
+	    KURA_EINVAL);
+	assert_int_equal(store_file_list(f->s, NULL, "prj_a", NULL, &fll, &n),
+	    KURA_EINVAL);
+	assert_int_equal(store_version_list(f->s, NULL, "fil_a", &vl, &n),
+	    KURA_EINVAL);
+	assert_int_equal(store_task_files(f->s, NULL, "tsk_a", &ids, &n),
+	    KURA_EINVAL);
+	assert_int_equal(store_labels_find(f->s, NULL, "file", HASH_A, &ids,
+	    &n), KURA_EINVAL);
+	assert_int_equal(store_usage_add(f->s, NULL, 1, 1, 10, 10),
+	    KURA_EINVAL);
+	assert_int_equal(store_export_list(f->s, NULL, &el, &n), KURA_EINVAL);
+	assert_sound(f->s);
+}
+
+/* A 0005 database with data migrates to 0006 and keeps it. */
+static void
+test_ws_migrate_from_0005(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_old");
+	struct store_user *gu = NULL;
+	struct store_role *gr = NULL;
+	struct store_member m;
+	struct store *s2 = NULL;
+	int cur = 0, newest = 0, i;
+	char p[160];
+	sqlite3 *db = NULL;
+
+	assert_true(store_migrations_count >= 6);
+	path_in(f, "other.db", p, sizeof(p));
+	assert_int_equal(sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	assert_int_equal(chmod(p, 0600), 0);
+	for (i = 0; i < 5; i++)
+		assert_int_equal(sqlite3_exec(db, store_migrations[i].sql, NULL,
+		    NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 5; "
+	    "INSERT INTO tenants VALUES ('ten_old', 'C-OLD', x'01', 5, "
+	    "'active', 'jp', 'UTC', 10, 10); "
+	    "INSERT INTO users (id, tenant_id, login_index, email_index, "
+	    "login_id, email, display_name, status, roles, created_us, "
+	    "updated_us) VALUES ('usr_old', 'ten_old', 'li', 'ei', x'0102', "
+	    "x'0304', x'05', 'active', 'member', 20, 21); "
+	    "INSERT INTO roles VALUES ('rol_old', 'ten_old', 'ri', x'06', NULL, "
+	    "'files.read', 30, 31); "
+	    "INSERT INTO health_checks (component, status, detail, checked_us) "
+	    "VALUES ('disk', 'ok', 'fine', 40)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_open_sqlite(p, &s2), KURA_OK);
+	assert_int_equal(store_schema_version(s2, &cur, &newest), KURA_OK);
+	assert_int_equal(cur, 5);
+	assert_int_equal(store_migrate(s2), KURA_OK);
+	assert_int_equal(store_schema_version(s2, &cur, &newest), KURA_OK);
+	assert_int_equal(cur, newest);
+
+	assert_int_equal(store_user_get(s2, &a, "usr_old", &gu), KURA_OK);
+	assert_string_equal(gu->login_index, "li");
+	assert_true(gu->created_us == 20 && gu->updated_us == 21);
+	store_user_free(gu);
+	assert_int_equal(store_role_get(s2, &a, "rol_old", &gr), KURA_OK);
+	assert_string_equal(gr->permissions, "files.read");
+	store_role_free(gr);
+	{
+		struct store_health *hl = NULL;
+		size_t n = 0;
+		assert_int_equal(store_health_latest(s2, &hl, &n), KURA_OK);
+		assert_int_equal(n, 1);
+		assert_string_equal(hl[0].detail, "fine");
+		free(hl);
+	}
+
+	/* the new tables work with the old rows */
+	add_project(s2, &a, "prj_new", "n1");
+	memset(&m, 0, sizeof(m));
+	set_str(m.project_id, sizeof(m.project_id), "prj_new");
+	set_str(m.user_id, sizeof(m.user_id), "usr_old");
+	set_str(m.role, sizeof(m.role), "owner");
+	assert_int_equal(store_member_put(s2, &a, &m), KURA_OK);
+	add_task(s2, &a, "tsk_new", "prj_new", "open", "usr_old");
+	{
+		static const char lab[1][STORE_INDEX_MAX] = { HASH_A };
+		assert_int_equal(store_labels_set(s2, &a, "role", "rol_old", lab,
+		    1), KURA_OK);
+		assert_int_equal(store_role_delete(s2, &a, "rol_old"), KURA_OK);
+	}
+	assert_int_equal(store_user_delete(s2, &a, "usr_old"), KURA_OK);
+	assert_sound(s2);
+	assert_int_equal(store_migrate(s2), KURA_OK);
+	store_close(s2);
+}
+
 int
 main(void)
 {
@@ -2894,6 +3760,16 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ws_deletes, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_tasks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ws_labels, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_usage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ws_exports, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_isolation, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_ws_migrate_from_0005,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
