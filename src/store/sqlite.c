@@ -518,10 +518,9 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "UPDATE projects SET name_index = ?3, name = ?4, description = ?5, "
 	    "labels = ?6, updated_us = ?7 WHERE tenant_id = ?1 AND id = ?2",
 	[SQ_PROJECT_BLOBS] =
-	    "SELECT v.blob_id FROM file_versions v JOIN files f "
-	    "ON f.tenant_id = v.tenant_id AND f.id = v.file_id "
-	    "WHERE v.tenant_id = ?1 AND f.tenant_id = ?1 AND f.project_id = ?2 "
-	    "ORDER BY v.blob_id",
+	    "SELECT blob_id FROM file_versions WHERE tenant_id = ?1 "
+	    "AND file_id IN (SELECT id FROM files WHERE tenant_id = ?1 "
+	    "AND project_id = ?2) ORDER BY blob_id",
 	/* cascades to members, directories, files, versions, tasks, links,
 	 * names; triggers remove label rows */
 	[SQ_PROJECT_DELETE] =
@@ -579,10 +578,9 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3 UNION "
 	    "SELECT d.id FROM directories d JOIN sub ON d.parent_id = sub.id "
 	    "WHERE d.tenant_id = ?1 AND d.project_id = ?2) "
-	    "SELECT v.blob_id FROM file_versions v JOIN files f "
-	    "ON f.tenant_id = v.tenant_id AND f.id = v.file_id "
-	    "WHERE v.tenant_id = ?1 AND f.tenant_id = ?1 AND f.project_id = ?2 "
-	    "AND f.directory_id IN sub ORDER BY v.blob_id",
+	    "SELECT blob_id FROM file_versions WHERE tenant_id = ?1 "
+	    "AND file_id IN (SELECT id FROM files WHERE tenant_id = ?1 "
+	    "AND project_id = ?2 AND directory_id IN sub) ORDER BY blob_id",
 	/* the whole subtree in one statement: files cascade from their
 	 * directory, and the parent key (no action) is checked at the end */
 	[SQ_DIR_DELETE_TREE] =
@@ -598,10 +596,13 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_FILE_GET] =
 	    "SELECT " FILE_COLS " FROM files "
 	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
+	/* through the sibling-name key; ?3 NULL is the root */
 	[SQ_FILE_GET_BY_NAME] =
 	    "SELECT " FILE_COLS " FROM files "
 	    "WHERE tenant_id = ?1 AND project_id = ?2 AND directory_id IS ?3 "
-	    "AND name_index = ?4",
+	    "AND name_index = ?4 AND id = (SELECT entry_id FROM entry_names "
+	    "WHERE tenant_id = ?1 AND project_id = ?2 "
+	    "AND parent_id = COALESCE(?3, '') AND name_index = ?4)",
 	[SQ_FILE_LIST] =
 	    "SELECT " FILE_COLS " FROM files "
 	    "WHERE tenant_id = ?1 AND project_id = ?2 AND directory_id IS ?3 "
@@ -614,10 +615,9 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "labels = ?7, kind = ?8, current_version = ?9, updated_us = ?10 "
 	    "WHERE tenant_id = ?1 AND project_id = ?2 AND id = ?3",
 	[SQ_FILE_BLOBS] =
-	    "SELECT v.blob_id FROM file_versions v JOIN files f "
-	    "ON f.tenant_id = v.tenant_id AND f.id = v.file_id "
-	    "WHERE v.tenant_id = ?1 AND f.tenant_id = ?1 AND f.project_id = ?2 "
-	    "AND f.id = ?3 ORDER BY v.version",
+	    "SELECT blob_id FROM file_versions WHERE tenant_id = ?1 "
+	    "AND file_id = (SELECT id FROM files WHERE tenant_id = ?1 "
+	    "AND project_id = ?2 AND id = ?3) ORDER BY version",
 	/* cascades to versions and task links */
 	[SQ_FILE_DELETE] =
 	    "DELETE FROM files "

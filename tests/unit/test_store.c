@@ -2506,7 +2506,6 @@ test_ws_tree(void **state)
 	/* its old name at the root is free again */
 	make_dir(&d, "dir_x", "prj_1", "", "x");
 	assert_int_equal(store_dir_insert(f->s, &a, &d), KURA_OK);
-	make_file(&fl, "fil_x", "prj_1", "dir_c", "x");
 	make_file(&fl, "fil_x", "prj_1", "dir_none", "x");
 	assert_int_equal(store_file_update(f->s, &a, &fl), KURA_ENOENT);
 
@@ -3095,8 +3094,8 @@ test_ws_labels(void **state)
 	free(ids);
 	ids = NULL;
 	/* clear */
-	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2", NULL, 0),
-	    KURA_OK);
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2", NULL,
+	    0), KURA_OK);
 	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels "
 	    "WHERE resource_id = 'prj_2'"), 0);
 	/* limits and bad values */
@@ -3114,8 +3113,8 @@ test_ws_labels(void **state)
 	free(many);
 	assert_int_equal(store_labels_set(f->s, &a, "user", "usr_1", one, 1),
 	    KURA_EINVAL);
-	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2", NULL, 1),
-	    KURA_EINVAL);
+	assert_int_equal(store_labels_set(f->s, &a, "project", "prj_2", NULL,
+	    1), KURA_EINVAL);
 	assert_int_equal(store_labels_find(f->s, &a, "widget", HASH_A, &ids,
 	    &n), KURA_EINVAL);
 	assert_int_equal(raw_count(f, "SELECT count(*) FROM resource_labels "
@@ -3416,7 +3415,8 @@ test_ws_isolation(void **state)
 	    "(SELECT count(*) FROM entry_names)");
 
 	/* projects and members */
-	assert_int_equal(store_project_get(f->s, &b, "prj_a", &gp), KURA_ENOENT);
+	assert_int_equal(store_project_get(f->s, &b, "prj_a", &gp),
+	    KURA_ENOENT);
 	assert_int_equal(store_project_list(f->s, &b, NULL, &pl, &n), KURA_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(pl[0].id, "prj_b");
@@ -3571,8 +3571,8 @@ test_ws_isolation(void **state)
 	assert_int_equal(store_export_insert(f->s, &b, &e), KURA_EINVAL);
 
 	/* nothing of A changed, nothing of B was added */
-	assert_int_equal(raw_count(f, "SELECT (SELECT count(*) FROM projects) + "
-	    "(SELECT count(*) FROM project_members) + (SELECT count(*) FROM "
+	assert_int_equal(raw_count(f, "SELECT (SELECT count(*) FROM projects) "
+	    "+ (SELECT count(*) FROM project_members) + (SELECT count(*) FROM "
 	    "directories) + (SELECT count(*) FROM files) + (SELECT count(*) "
 	    "FROM file_versions) + (SELECT count(*) FROM tasks) + (SELECT "
 	    "count(*) FROM task_files) + (SELECT count(*) FROM exports) + "
@@ -3657,8 +3657,8 @@ test_ws_migrate_from_0005(void **state)
 	    "login_id, email, display_name, status, roles, created_us, "
 	    "updated_us) VALUES ('usr_old', 'ten_old', 'li', 'ei', x'0102', "
 	    "x'0304', x'05', 'active', 'member', 20, 21); "
-	    "INSERT INTO roles VALUES ('rol_old', 'ten_old', 'ri', x'06', NULL, "
-	    "'files.read', 30, 31); "
+	    "INSERT INTO roles VALUES ('rol_old', 'ten_old', 'ri', x'06', "
+	    "NULL, 'files.read', 30, 31); "
 	    "INSERT INTO health_checks (component, status, detail, checked_us) "
 	    "VALUES ('disk', 'ok', 'fine', 40)",
 	    NULL, NULL, NULL), SQLITE_OK);
@@ -3697,8 +3697,8 @@ test_ws_migrate_from_0005(void **state)
 	add_task(s2, &a, "tsk_new", "prj_new", "open", "usr_old");
 	{
 		static const char lab[1][STORE_INDEX_MAX] = { HASH_A };
-		assert_int_equal(store_labels_set(s2, &a, "role", "rol_old", lab,
-		    1), KURA_OK);
+		assert_int_equal(store_labels_set(s2, &a, "role", "rol_old",
+		    lab, 1), KURA_OK);
 		assert_int_equal(store_role_delete(s2, &a, "rol_old"), KURA_OK);
 	}
 	assert_int_equal(store_user_delete(s2, &a, "usr_old"), KURA_OK);

@@ -40,7 +40,8 @@ CREATE TABLE project_members (
 	    ON DELETE CASCADE
 ) STRICT;
 
-CREATE INDEX project_members_user ON project_members(tenant_id, user_id);
+CREATE INDEX project_members_user ON project_members(tenant_id, user_id,
+    project_id);
 
 -- The directory tree.  parent_id NULL is the project's root.  The parent
 -- key does not cascade: a tree is removed by one DELETE of every
@@ -64,8 +65,9 @@ CREATE TABLE directories (
 	    REFERENCES directories(tenant_id, project_id, id)
 ) STRICT;
 
+-- listing a directory (ordered by id) and walking the tree
 CREATE INDEX directories_parent ON directories(tenant_id, project_id,
-    parent_id);
+    parent_id, id);
 
 CREATE TABLE files (
 	id TEXT PRIMARY KEY NOT NULL,       -- fil_...
@@ -90,7 +92,7 @@ CREATE TABLE files (
 ) STRICT;
 
 CREATE INDEX files_directory ON files(tenant_id, project_id, directory_id,
-    name_index);
+    id);
 
 -- Versions of a file's content.  blob_id names the encrypted content file
 -- (src/blob); it is unique so that removing a version can always remove
@@ -210,6 +212,8 @@ CREATE TABLE task_files (
 	    REFERENCES files(tenant_id, project_id, id) ON DELETE CASCADE
 ) STRICT;
 
+-- child keys of the two foreign keys (cascades look rows up by them)
+CREATE INDEX task_files_task ON task_files(tenant_id, project_id, task_id);
 CREATE INDEX task_files_file ON task_files(tenant_id, project_id, file_id);
 
 -- Blind indexes of every customer resource's labels, for filtering
