@@ -227,5 +227,10 @@ void api_tasks_list(struct http_req *req);
 void api_tasks_get(struct http_req *req);
 void api_tasks_patch(struct http_req *req);
 void api_tasks_delete(struct http_req *req);
+/* exports (exports.c, DAT-4) */
+void api_exports_create(struct http_req *req);
+void api_exports_list(struct http_req *req);
+void api_exports_get(struct http_req *req);
+void api_exports_download(struct http_req *req);
 
 #endif

@@ -109,6 +109,14 @@ const struct http_route api_routes[] = {
 	{ HTTP_PATCH, "/api/v1/projects/{pid}/tasks/{tid}", api_tasks_patch, "files.write", "task.update", 32 * KIB, JSON },
 	{ HTTP_DELETE, "/api/v1/projects/{pid}/tasks/{tid}", api_tasks_delete, "files.write", "task.delete", 0, 0 },
 	{ HTTP_GET, "/api/v1/usage", api_usage_get, "settings.read", "usage.read", 0, 0 },
+
+	/* exports (exports.c) */
+	/* the whole tenant's data (DAT-4): exports.write only; the download
+	 * is flagged bulk in its audit record (LOG-6) */
+	{ HTTP_POST, "/api/v1/exports", api_exports_create, "exports.write", "export.create", 0, 0 },
+	{ HTTP_GET, "/api/v1/exports", api_exports_list, "exports.write", "export.list", 0, 0 },
+	{ HTTP_GET, "/api/v1/exports/{id}", api_exports_get, "exports.write", "export.read", 0, 0 },
+	{ HTTP_GET, "/api/v1/exports/{id}/download", api_exports_download, "exports.write", "export.download", 0, 0 },
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

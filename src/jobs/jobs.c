@@ -8,6 +8,7 @@
 #include "audit/audit.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "jobs/exports.h"
 #include "jobs/health.h"
 #include "jobs/jobs.h"
 
@@ -20,6 +21,7 @@ struct jobs {
 	unsigned period_s;
 	unsigned health_s;
 	struct health *health;
+	struct exports *exports;             /* its own thread (exports.h) */
 	/* last status of each component, to log changes only */
 	enum health_status last[HEALTH_COMPONENTS];
 	bool have_last;
@@ -160,7 +162,15 @@ jobs_start(struct app *app, unsigned period_s, struct jobs **ret_jobs)
 	}
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->cond, NULL);
+	if (exports_start(app, &j->exports) != KURA_OK) {
+		pthread_mutex_destroy(&j->lock);
+		pthread_cond_destroy(&j->cond);
+		health_free(j->health);
+		free(j);
+		return KURA_ENOMEM;
+	}
 	if (pthread_create(&j->thread, NULL, jobs_main, j) != 0) {
+		exports_stop(j->exports);
 		pthread_mutex_destroy(&j->lock);
 		pthread_cond_destroy(&j->cond);
 		health_free(j->health);
@@ -181,6 +191,7 @@ jobs_stop(struct jobs *j)
 	pthread_cond_signal(&j->cond);
 	pthread_mutex_unlock(&j->lock);
 	pthread_join(j->thread, NULL);
+	exports_stop(j->exports);
 	pthread_mutex_destroy(&j->lock);
 	pthread_cond_destroy(&j->cond);
 	health_free(j->health);
