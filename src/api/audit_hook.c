@@ -72,6 +72,9 @@ fill(struct http_req *req, struct audit_rec *r, unsigned status,
 	resource_type_of(r->action, r->resource_type, sizeof(r->resource_type));
 	if (resource_id == NULL)
 		resource_id = http_param(req, "id");
+	/* nested routes (/projects/{pid}/files/{fid}): the innermost id */
+	if (resource_id == NULL && req->n_params > 0)
+		resource_id = req->params[req->n_params - 1].value;
 	if (resource_id == NULL && a != NULL && a->user != NULL &&
 	    strncmp(r->action, "auth.", 5) == 0)
 		resource_id = a->user->id;     /* whose sign-in it was */

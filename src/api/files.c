@@ -203,23 +203,31 @@ out:
 	free(f.labels.data);
 }
 
-/* GET /api/v1/projects/{pid}/files?directory_id=&label= */
+/* GET /api/v1/projects/{pid}/files?directory_id=&label=&limit=&cursor=
+ * (keyset on the file id, like every list) */
 void
 api_files_list(struct http_req *req)
 {
 	struct api_auth *a = api_auth(req);
 	struct app *app = req->app;
 	const char *pid = http_param(req, "pid"), *dir = http_query(req, "directory_id");
+	const char *cursor = http_query(req, "cursor"), *lim = http_query(req, "limit");
 	struct store_file *list = NULL;
 	char (*ids)[STORE_ID_MAX] = NULL;
-	size_t n = 0, nids = 0;
+	size_t n = 0, nids = 0, shown = 0;
+	uint64_t limit = 50;
 	bool filter;
-	json_t *items;
+	json_t *items, *next = NULL;
 
 	if (ws_project_access(req, pid, WS_VIEW, NULL) == WS_NONE)
 		return;
 	if (dir != NULL && !kcrypto_id_valid(dir, "dir")) {
 		api_bad_field(req, "directory_id", "not a directory id");
+		return;
+	}
+	if ((lim != NULL && kura_parse_u64(lim, 1, 200, &limit) != KURA_OK) ||
+	    (cursor != NULL && !kcrypto_id_valid(cursor, "fil"))) {
+		api_bad_field(req, "query", "limit is 1 to 200; cursor is a file id");
 		return;
 	}
 	if (!ws_label_filter(req, "file", &ids, &nids, &filter))
@@ -231,12 +239,25 @@ api_files_list(struct http_req *req)
 		return;
 	}
 	items = json_array();
-	for (size_t i = 0; i < n; i++)
-		if (!filter || ws_id_in((const char (*)[STORE_ID_MAX])ids, nids, list[i].id))
-			json_array_append_new(items, file_json(req, &list[i], false));
+	for (size_t i = 0; i < n; i++) {
+		if (cursor != NULL && strcmp(list[i].id, cursor) <= 0)
+			continue;
+		if (filter && !ws_id_in((const char (*)[STORE_ID_MAX])ids, nids,
+		    list[i].id))
+			continue;
+		if (shown == limit) {
+			/* more remain: continue after the last id shown */
+			next = json_string(json_string_value(json_object_get(
+			    json_array_get(items, shown - 1), "id")));
+			break;
+		}
+		json_array_append_new(items, file_json(req, &list[i], false));
+		shown++;
+	}
 	store_file_list_free(list, n);
 	free(ids);
-	http_reply_json(req, 200, json_pack("{s:o,s:n}", "items", items, "next_cursor"));
+	http_reply_json(req, 200, json_pack("{s:o,s:o}", "items", items,
+	    "next_cursor", next ? next : json_null()));
 }
 
 /* GET /api/v1/projects/{pid}/files/{fid} */

@@ -30,9 +30,13 @@ ws_project_access(struct http_req *req, const char *pid, enum ws_access need,
 	enum ws_access have = WS_NONE;
 	kura_err err;
 
-	if (!kcrypto_id_valid(pid, "prj") ||
-	    (err = store_project_get(app->store, &a->ctx, pid, &p)) != KURA_OK) {
+	if (!kcrypto_id_valid(pid, "prj")) {
 		http_reply_error(req, 404, "not_found", "no such resource");
+		return WS_NONE;
+	}
+	if ((err = store_project_get(app->store, &a->ctx, pid, &p)) != KURA_OK) {
+		/* another tenant's id is ENOENT too: the same 404 */
+		http_reply_kura_err(req, err);
 		return WS_NONE;
 	}
 	if (rbac_allows(a->perms, "projects.all")) {

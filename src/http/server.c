@@ -23,7 +23,11 @@
 
 #define MAX_DAEMONS CONFIG_MAX_LISTEN
 #define DEFER_QUEUE_MAX 1024
-#define DISCARD_MAX (1024 * 1024)   /* bytes of an over-limit body read and dropped */
+/* A refused request's body up to this size is read and dropped, so the
+ * client (which is still sending) gets the JSON answer; a bigger one is
+ * answered at once and the connection closed (large uploads should send
+ * Expect: 100-continue, which libmicrohttpd honours). */
+#define DISCARD_MAX (8 * 1024 * 1024)
 /* Rate-limit tables (MON-3): fixed sizes bound the memory (about 100
  * bytes an entry); idle entries are evicted first. */
 #define RL_ADDR_CAPACITY 32768
@@ -763,12 +767,13 @@ req_start(struct http_server *srv, struct http_req *req,
 			http_reply_error(req, 400, "invalid_request",
 			    "Content-Length is not valid");
 			req->state = RS_REJECTED;
-		} else if (n > req->body.max) {
-			http_reply_error(req, 413, "body_too_large",
-			    "the request body is larger than allowed");
-			req->state = RS_REJECTED;
 		} else {
 			req->content_length = n;
+			if (n > req->body.max) {
+				http_reply_error(req, 413, "body_too_large",
+				    "the request body is larger than allowed");
+				req->state = RS_REJECTED;
+			}
 		}
 	}
 	if (req->state == RS_NEW && (req->route->flags & HTTP_ROUTE_STREAM)) {
@@ -918,7 +923,9 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 		/* A rejected request with a body pending: answer now and let
 		 * libmicrohttpd close the connection rather than read the body. */
 		if (req->state == RS_REJECTED && (req->status == 413 ||
-		    (req->route != NULL && (req->route->flags & HTTP_ROUTE_STREAM)))) {
+		    (req->route != NULL && (req->route->flags & HTTP_ROUTE_STREAM))) &&
+		    req->content_length != UINT64_MAX &&
+		    req->content_length > DISCARD_MAX) {
 			if (needs_record(srv, req)) {
 				req->record_nowait = true;
 				(void)srv->app.record(req);
@@ -936,7 +943,7 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url,
 			 * is read and dropped, up to a bound past which the
 			 * connection is simply closed */
 			req->discarded += n;
-			if (req->discarded > DISCARD_MAX && req->discarded > 4 * req->body.max)
+			if (req->discarded > DISCARD_MAX)
 				return MHD_NO;
 			return MHD_YES;
 		}
