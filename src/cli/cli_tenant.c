@@ -180,6 +180,12 @@ do_list(struct app *app, struct targs *a)
 			cli_err("tenant %s: %s", list[i].id, kura_strerror(err));
 			goto out;
 		}
+		/* each tenant's log shows the operator read its name (TEN-3) */
+		if (cli_audit(app, "tenant.list", list[i].id, list[i].id,
+		    "success") != KURA_OK) {
+			json_decref(j);
+			goto out;
+		}
 		if (a->json) {
 			json_array_append_new(arr, j);
 			continue;
@@ -256,6 +262,11 @@ do_show_or_status(struct app *app, struct targs *a, const char *verb,
 		cli_err("tenant %s: %s", t->id, kura_strerror(err));
 		goto out;
 	}
+	/* the operator is about to read customer content (names, e-mail
+	 * addresses): the tenant's own audit log says so (TEN-3), and nothing
+	 * is shown if that record cannot be written */
+	if (cli_audit(app, "tenant.read", t->id, t->id, "success") != KURA_OK)
+		goto out;
 	if (a->json) {
 		json_dumpf(j, stdout, JSON_INDENT(2));
 		putchar('\n');
