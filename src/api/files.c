@@ -459,7 +459,7 @@ upload_finish(struct http_req *req)
 	}
 	if (err == KURA_OK)
 		err = store_version_prune(app->store, &a->ctx, u->f->id,
-		    WS_KEEP_VERSIONS, &pruned, &npruned, &freed);
+		    (uint32_t)app->cfg->keep_versions, &pruned, &npruned, &freed);
 	if (err == KURA_OK && freed > 0)
 		err = store_usage_add(app->store, &a->ctx, -(int64_t)freed, 0, qb, qf);
 	if (err == KURA_OK) {

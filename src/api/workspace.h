@@ -12,7 +12,6 @@
 enum ws_access { WS_NONE = 0, WS_VIEW, WS_EDIT, WS_OWN };
 
 #define WS_NAME_MAX 255          /* bytes of a file or directory name */
-#define WS_KEEP_VERSIONS 10      /* versions kept per file */
 #define WS_DEFAULT_MAX_BYTES (5ULL << 30)
 #define WS_DEFAULT_MAX_FILES 100000ULL
 

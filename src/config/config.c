@@ -59,6 +59,8 @@ static const struct cfg_entry cfg_table[] = {
 	  "Deepest nesting of arrays/objects in a JSON body; deeper answers 400." },
 	{ "limits", "max_upload_bytes", CFG_U64, OFF(max_upload_bytes), "5368709120", 1024, 1099511627776ULL, NULL,
 	  "Largest file upload (streamed, encrypted as it arrives); tenants' own limits and quotas apply too." },
+	{ "files", "keep_versions", CFG_U64, OFF(keep_versions), "10", 1, 1000, NULL,
+	  "Versions kept per file; uploading another removes the oldest beyond this." },
 	{ "exports", "expire_hours", CFG_U64, OFF(export_expire_hours), "72", 1, 720, NULL,
 	  "Hours a finished tenant export (DAT-4) stays downloadable; then its archive is deleted." },
 	{ "keys", "kek_file", CFG_PATH, OFF(kek_file), "keys/kek.keys", 0, 4096, NULL,

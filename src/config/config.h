@@ -40,6 +40,9 @@ struct kura_config {
 	uint64_t max_json_depth;
 	uint64_t max_upload_bytes;         /* bound of any streamed upload */
 
+	/* [files] */
+	uint64_t keep_versions;            /* versions kept per file */
+
 	/* [exports] */
 	uint64_t export_expire_hours;      /* tenant exports are removed after */
 

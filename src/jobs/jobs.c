@@ -6,6 +6,7 @@
 
 #include "api/app.h"
 #include "audit/audit.h"
+#include "blob/blob.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "jobs/exports.h"
@@ -33,8 +34,10 @@ struct jobs {
 
 /*
  * One round: purge ended sessions, seal the audit chain heads with a
- * signed checkpoint (LOG-2), and remove audit records past retention as a
- * whole prefix with a signed anchor (LOG-3).
+ * signed checkpoint (LOG-2), remove audit records past retention as a
+ * whole prefix with a signed anchor (LOG-3), and remove temporary content
+ * files that no upload or export will finish (a crash mid-transfer): they
+ * are encrypted, but they take space.
  */
 kura_err
 jobs_run_once(struct app *app, size_t *ret_sessions)
@@ -54,6 +57,14 @@ jobs_run_once(struct app *app, size_t *ret_sessions)
 		log_warn("housekeeping: audit retention failed: %s", kura_strerror(e2));
 	else if (n > 0)
 		log_info("housekeeping: %zu audit record(s) past retention removed", n);
+	/* older than any transfer can still be running (exports are bounded
+	 * to 6 hours) */
+	e2 = blob_sweep(app->blob_root, 24 * 3600, &n);
+	if (e2)
+		log_warn("housekeeping: sweep of temporary content files failed: %s",
+		    kura_strerror(e2));
+	else if (n > 0)
+		log_info("housekeeping: %zu abandoned temporary content file(s) removed", n);
 	return err;
 }
 

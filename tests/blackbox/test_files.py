@@ -303,3 +303,17 @@ def test_mon3_quota_and_interrupted_uploads_leave_nothing(t, srv):
     assert upload(t, pid, fid, pattern(2 * CHUNK, 4)).status_code == 201
     use = t.admin.get("/api/v1/usage").json()
     assert use["bytes"] == 2 * CHUNK and use["max_bytes"] == 3 * CHUNK
+
+
+def test_dat2_kept_versions_is_a_setting(kura_factory):
+    """DAT-2: [files] keep_versions decides how many versions stay."""
+    srv = kura_factory(settings={**FAST_ARGON, ("files", "keep_versions"): "3"})
+    t = Tenant(srv)
+    pid = project(t)
+    fid = new_file(t, pid)
+    for i in range(5):
+        assert upload(t, pid, fid, pattern(100, i)).status_code == 201
+    doc = t.admin.get(f"/api/v1/projects/{pid}/files/{fid}").json()
+    assert [v["version"] for v in doc["versions"]] == [5, 4, 3]
+    use = t.admin.get("/api/v1/usage").json()
+    assert use["bytes"] == 300

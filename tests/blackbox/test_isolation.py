@@ -17,7 +17,8 @@ ROUTES = parse_routes()
 # the resource kind behind each {param}: path segment before it -> id prefix
 ID_PREFIX = {"users": "usr", "sessions": "ses", "roles": "rol", "tokens": "tok",
              "alerts": "alr", "projects": "prj", "members": "usr",
-             "directories": "dir", "files": "fil", "tasks": "tsk"}
+             "directories": "dir", "files": "fil", "tasks": "tsk",
+             "exports": "exp"}
 
 # valid bodies for routes that take one, so a refusal cannot come from
 # body validation; anything else gets {}
@@ -137,6 +138,14 @@ def build_tenant(srv, name: str) -> dict:
     assert r.status_code == 201, r.text
     r = t.admin.put(f"{base}/members/{u['id']}", {"role": "viewer"})
     assert r.status_code == 201, r.text
+    # an export (DAT-4), ready, so its download answers for its own tenant
+    r = t.admin.post("/api/v1/exports")
+    assert r.status_code == 202, r.text
+    ws["exports"] = r.json()["id"]
+    deadline = time.monotonic() + 60
+    while t.admin.get(f"/api/v1/exports/{ws['exports']}").json()["status"] != "ready":
+        assert time.monotonic() < deadline, "export not ready within 60 s"
+        time.sleep(0.1)
     return {
         "t": t, "user": u, "user_client": uc, "second": second,
         "ids": {"users": u["id"], "sessions": second_sid, "roles": role["id"],
