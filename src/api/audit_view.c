@@ -48,77 +48,6 @@ static const char *const csv_columns[] = { "id", "seq", "time", "time_us",
 
 /* ---- query parameters ---- */
 
-static bool
-digits(const char **s, int n, int *ret)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		char c = (*s)[i];
-		if (c < '0' || c > '9')
-			return false;
-		v = v * 10 + (c - '0');
-	}
-	*s += n;
-	*ret = v;
-	return true;
-}
-
-/*
- * Strict RFC 3339 date-time ("2026-11-21T09:00:00.123456+09:00", "...Z")
- * into UTC microseconds since the epoch.  Fractions beyond microseconds
- * are cut.  A ' ' stands for '+' in the offset (a query string's '+' is
- * often left unencoded).  Times before 1970 are refused.
- */
-static bool
-parse_rfc3339(const char *s, int64_t *ret_us)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	int64_t frac = 0, scale = 100000, us;
-
-	if (s == NULL || strlen(s) > 40 || !digits(&s, 4, &y) || *s++ != '-' ||
-	    !digits(&s, 2, &mo) || *s++ != '-' || !digits(&s, 2, &d) ||
-	    (*s != 'T' && *s != 't'))
-		return false;
-	s++;
-	if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi) ||
-	    *s++ != ':' || !digits(&s, 2, &sec))
-		return false;
-	if (*s == '.') {
-		int nd = 0;
-		s++;
-		while (*s >= '0' && *s <= '9') {
-			if (nd < 6) {
-				frac += (*s - '0') * scale;
-				scale /= 10;
-			}
-			nd++;
-			s++;
-		}
-		if (nd == 0 || nd > 9)
-			return false;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-' || *s == ' ') {
-		sign = *s == '-' ? -1 : 1;
-		s++;
-		if (!digits(&s, 2, &oh) || *s++ != ':' || !digits(&s, 2, &om) ||
-		    oh > 23 || om > 59)
-			return false;
-	} else {
-		return false;
-	}
-	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > tz_month_len(y, mo) ||
-	    h > 23 || mi > 59 || sec > 59)
-		return false;
-	us = ((tz_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) -
-	    sign * (oh * 3600 + om * 60)) * 1000000 + frac;
-	if (us < 0)
-		return false;
-	*ret_us = us;
-	return true;
-}
 
 /* An optional query value of [A-Za-z0-9] and extra, shorter than size. */
 static bool
@@ -163,12 +92,12 @@ parse_filter(struct http_req *req, struct store_audit_filter *f,
 			return false;
 		}
 	}
-	if ((v = http_query(req, "from")) != NULL && !parse_rfc3339(v, &f->from_us)) {
+	if ((v = http_query(req, "from")) != NULL && !tz_parse_rfc3339(v, &f->from_us)) {
 		api_bad_field(req, "from", "an RFC 3339 time such as 2026-11-21T09:00:00+09:00");
 		return false;
 	}
 	if ((v = http_query(req, "to")) != NULL) {
-		if (!parse_rfc3339(v, &f->to_us)) {
+		if (!tz_parse_rfc3339(v, &f->to_us)) {
 			api_bad_field(req, "to", "an RFC 3339 time such as 2026-11-21T09:00:00+09:00");
 			return false;
 		}

@@ -28,74 +28,6 @@
 
 /* ---- parsing ---- */
 
-static bool
-digits(const char **s, int n, int *ret)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		char c = (*s)[i];
-		if (c < '0' || c > '9')
-			return false;
-		v = v * 10 + (c - '0');
-	}
-	*s += n;
-	*ret = v;
-	return true;
-}
-
-/*
- * Strict RFC 3339 date-time ("2026-11-21T09:00:00+09:00",
- * "2026-11-21T00:00:00.5Z") into UTC microseconds (civil-date helpers of
- * core/tz).  Fractions beyond microseconds are cut; times before 1970
- * are refused (0 means "no due date").
- */
-static bool
-parse_rfc3339(const char *s, int64_t *ret_us)
-{
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	int64_t frac = 0, scale = 100000, us;
-
-	if (s == NULL || strlen(s) > 40 || !digits(&s, 4, &y) || *s++ != '-' ||
-	    !digits(&s, 2, &mo) || *s++ != '-' || !digits(&s, 2, &d) ||
-	    (*s != 'T' && *s != 't'))
-		return false;
-	s++;
-	if (!digits(&s, 2, &h) || *s++ != ':' || !digits(&s, 2, &mi) ||
-	    *s++ != ':' || !digits(&s, 2, &sec))
-		return false;
-	if (*s == '.') {
-		int nd = 0;
-		for (s++; *s >= '0' && *s <= '9'; s++, nd++) {
-			if (nd < 6) {
-				frac += (*s - '0') * scale;
-				scale /= 10;
-			}
-		}
-		if (nd == 0 || nd > 9)
-			return false;
-	}
-	if (*s == 'Z' || *s == 'z') {
-		s++;
-	} else if (*s == '+' || *s == '-') {
-		sign = *s == '-' ? -1 : 1;
-		s++;
-		if (!digits(&s, 2, &oh) || *s++ != ':' || !digits(&s, 2, &om) ||
-		    oh > 23 || om > 59)
-			return false;
-	} else {
-		return false;
-	}
-	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > tz_month_len(y, mo) ||
-	    h > 23 || mi > 59 || sec > 59)
-		return false;
-	us = ((tz_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) -
-	    sign * (oh * 3600 + om * 60)) * 1000000 + frac;
-	if (us <= 0)
-		return false;
-	*ret_us = us;
-	return true;
-}
 
 static bool
 status_ok(const char *s)
@@ -204,7 +136,7 @@ task_body(struct http_req *req, const char *pid, bool create, struct task_body *
 		}
 		snprintf(b->assignee, sizeof(b->assignee), "%s", assignee);
 	}
-	if (due != NULL && !parse_rfc3339(due, &b->due_us)) {
+	if (due != NULL && (!tz_parse_rfc3339(due, &b->due_us) || b->due_us == 0)) {
 		api_bad_field(req, "due",
 		    "an RFC 3339 time such as 2026-11-21T09:00:00+09:00, or null");
 		return false;

@@ -49,6 +49,11 @@ kura_err tz_offset(const char *zone, int64_t utc_s, int32_t *ret_offset_s);
 int64_t tz_days_from_civil(int64_t y, int m, int d);
 /* Days in month m (1..12) of year y. */
 int tz_month_len(int64_t y, int m);
+/* Strict RFC 3339 date-time ("2026-11-21T09:00:00.123456+09:00", "...Z")
+ * into UTC microseconds since the epoch (fractions beyond microseconds
+ * are cut; a ' ' stands for '+' in the offset, as an unencoded query
+ * string delivers it).  False for anything else or before 1970. */
+bool tz_parse_rfc3339(const char *s, int64_t *ret_us);
 
 /* ---- exposed for unit tests and the fuzzer ---- */
 

@@ -337,6 +337,32 @@ agrees_with_glibc(void **state)
 	tzset();
 }
 
+/* RFC 3339 date-times for query filters and due dates. */
+static void
+rfc3339_parses_strictly(void **state)
+{
+	static const char *const bad[] = { "", "2026-11-21", "2026-11-21T09:00:00",
+	    "2026-02-30T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-21T24:00:00Z",
+	    "2026-11-21T09:00:00+9:00", "2026-11-21T09:00:00.Z",
+	    "2026-11-21T09:00:00.1234567890Z", "1969-12-31T23:59:59Z",
+	    "2026-11-21T09:00:00Zjunk", "2026-11-21 09:00:00Z" };
+	int64_t us = 0;
+
+	(void)state;
+	assert_true(tz_parse_rfc3339("1970-01-01T00:00:00Z", &us));
+	assert_int_equal(us, 0);
+	assert_true(tz_parse_rfc3339("2026-11-21T09:00:00.123456+09:00", &us));
+	assert_int_equal(us, 1795219200123456LL);   /* checked with python datetime */
+	assert_true(tz_parse_rfc3339("2026-11-21T00:00:00.5z", &us));
+	assert_int_equal(us % 1000000, 500000);
+	/* an unencoded '+' in a query string arrives as ' ' */
+	assert_true(tz_parse_rfc3339("2026-11-21T09:00:00 09:00", &us));
+	assert_true(tz_parse_rfc3339("2024-02-29T12:00:00-05:30", &us));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (tz_parse_rfc3339(bad[i], &us))
+			fail_msg("accepted '%s'", bad[i]);
+}
+
 int
 main(void)
 {
@@ -348,6 +374,7 @@ main(void)
 		cmocka_unit_test(posix_rules),
 		cmocka_unit_test(real_files_parse_and_malformed_images_are_refused),
 		cmocka_unit_test(agrees_with_glibc),
+		cmocka_unit_test(rfc3339_parses_strictly),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
