@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/workspace.h"
 #include "blob/blob.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -198,85 +199,15 @@ api_exports_get(struct http_req *req)
 		http_reply_json(req, 200, export_json(req, &e));
 }
 
-/* ---- download ---- */
-
-struct xdl {
-	struct blob_reader *r;
-	uint64_t start;
-};
-
-static kura_err
-xdl_read(void *arg, uint64_t pos, char *buf, size_t len, size_t *ret_n)
-{
-	struct xdl *d = arg;
-
-	return blob_read(d->r, d->start + pos, buf, len, ret_n);
-}
-
-static void
-xdl_free(void *arg)
-{
-	struct xdl *d = arg;
-
-	if (d == NULL)
-		return;
-	blob_close(d->r);
-	free(d);
-}
-
-/* "bytes=a-b", "bytes=a-", "bytes=-n" against size, as for file downloads
- * (files.c).  0 with the range, 1 for no (or a multi-) range: the whole
- * archive, -1 when unsatisfiable. */
-static int
-parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64_t *ret_len)
-{
-	char a[24], b[24];
-	const char *dash;
-	uint64_t start, end;
-
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
-		return 1;
-	h += 6;
-	dash = strchr(h, '-');
-	if (dash == NULL || (size_t)(dash - h) >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
-		return -1;
-	memcpy(a, h, (size_t)(dash - h));
-	a[dash - h] = '\0';
-	snprintf(b, sizeof(b), "%s", dash + 1);
-	if (a[0] == '\0') {
-		if (kura_parse_u64(b, 1, UINT64_MAX, &end) != KURA_OK || size == 0)
-			return -1;
-		start = end > size ? 0 : size - end;
-		end = size - 1;
-	} else {
-		if (kura_parse_u64(a, 0, UINT64_MAX, &start) != KURA_OK || start >= size)
-			return -1;
-		if (b[0] == '\0')
-			end = size - 1;
-		else if (kura_parse_u64(b, start, UINT64_MAX, &end) != KURA_OK)
-			return -1;
-		if (end >= size)
-			end = size - 1;
-	}
-	*ret_start = start;
-	*ret_len = end - start + 1;
-	return 0;
-}
-
 /* GET /api/v1/exports/{id}/download: the archive, decrypted as it is
  * streamed; a bulk export in the audit record (LOG-6). */
 void
 api_exports_download(struct http_req *req)
 {
-	struct api_auth *a = api_auth(req);
-	struct app *app = req->app;
 	struct store_export e;
-	struct xdl *d = NULL;
-	uint64_t start = 0, len, size;
-	char range[96], disp[128], probe;
+	uint64_t len = 0;
+	char disp[128];
 	const char *status;
-	size_t got;
-	int rng;
 
 	if (!load_export(req, &e))
 		return;
@@ -292,50 +223,10 @@ api_exports_download(struct http_req *req)
 		    "this export is not ready yet");
 		return;
 	}
-	d = kura_calloc(1, sizeof(*d));
-	if (d == NULL || blob_open(app->blob_root, a->keys, e.blob_id, &d->r) != KURA_OK) {
-		log_error("request %s: export %s: archive cannot be opened",
-		    req->request_id, e.id);
-		http_reply_error(req, 500, "content_damaged",
-		    "the stored archive of this export cannot be read");
-		goto out;
-	}
-	size = blob_size(d->r);
-	len = size;
-	rng = parse_range(http_header(req, "Range"), size, &start, &len);
-	if (rng < 0) {
-		snprintf(range, sizeof(range), "bytes */%llu", (unsigned long long)size);
-		http_reply_error(req, 416, "range_not_satisfiable",
-		    "the requested range is outside the archive");
-		(void)http_add_header(req, "Content-Range", range);
-		goto out;
-	}
-	if (rng > 0)
-		start = 0;
-	/* authenticate the first chunk before any header goes out */
-	if (blob_read(d->r, start, &probe, size ? 1 : 0, &got) != KURA_OK) {
-		log_error("request %s: export %s: archive failed its integrity check",
-		    req->request_id, e.id);
-		http_reply_error(req, 500, "content_damaged",
-		    "the stored archive of this export failed its integrity check");
-		goto out;
-	}
-	d->start = start;
-	api_audit_detail(req, "bulk", json_true());
-	api_audit_detail(req, "size", json_integer((json_int_t)len));
 	snprintf(disp, sizeof(disp), "attachment; filename=\"kura-export-%s.tar.zst\"",
 	    e.id);
-	http_reply_stream(req, rng == 0 ? 206 : 200, "application/zstd", len,
-	    xdl_read, d, xdl_free);
-	d = NULL;
-	(void)http_add_header(req, "Content-Disposition", disp);
-	(void)http_add_header(req, "Accept-Ranges", "bytes");
-	if (rng == 0) {
-		snprintf(range, sizeof(range), "bytes %llu-%llu/%llu",
-		    (unsigned long long)start, (unsigned long long)(start + len - 1),
-		    (unsigned long long)size);
-		(void)http_add_header(req, "Content-Range", range);
-	}
-out:
-	xdl_free(d);
+	if (ws_reply_blob(req, e.blob_id, "application/zstd", disp, &len) != KURA_OK)
+		return;
+	api_audit_detail(req, "bulk", json_true());
+	api_audit_detail(req, "size", json_integer((json_int_t)len));
 }

@@ -548,70 +548,9 @@ api_files_upload(struct http_req *req)
 	http_reply_error(req, 500, "internal", "internal error");
 }
 
-/* ---- download ---- */
-
-struct download {
-	struct blob_reader *r;
-	uint64_t start;
-};
-
-static kura_err
-download_read(void *arg, uint64_t pos, char *buf, size_t len, size_t *ret_n)
-{
-	struct download *d = arg;
-
-	return blob_read(d->r, d->start + pos, buf, len, ret_n);
-}
-
-static void
-download_free(void *arg)
-{
-	struct download *d = arg;
-
-	blob_close(d->r);
-	free(d);
-}
-
-/* "bytes=a-b", "bytes=a-", "bytes=-n" against size.  Returns 0 with the
- * range, 1 for no (or an unsupported multi-) range: the whole file, -1
- * when unsatisfiable. */
-static int
-parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64_t *ret_len)
-{
-	char a[24], b[24];
-	const char *dash;
-	uint64_t start, end;
-
-	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
-		return 1;
-	h += 6;
-	dash = strchr(h, '-');
-	if (dash == NULL || (size_t)(dash - h) >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
-		return -1;
-	memcpy(a, h, (size_t)(dash - h));
-	a[dash - h] = '\0';
-	snprintf(b, sizeof(b), "%s", dash + 1);
-	if (a[0] == '\0') {             /* suffix: the last n bytes */
-		if (kura_parse_u64(b, 1, UINT64_MAX, &end) != KURA_OK || size == 0)
-			return -1;
-		start = end > size ? 0 : size - end;
-		end = size - 1;
-	} else {
-		if (kura_parse_u64(a, 0, UINT64_MAX, &start) != KURA_OK || start >= size)
-			return -1;
-		if (b[0] == '\0')
-			end = size - 1;
-		else if (kura_parse_u64(b, start, UINT64_MAX, &end) != KURA_OK)
-			return -1;
-		if (end >= size)
-			end = size - 1;
-	}
-	*ret_start = start;
-	*ret_len = end - start + 1;
-	return 0;
-}
-
-/* GET /api/v1/projects/{pid}/files/{fid}/content[?version=N] */
+/* GET /api/v1/projects/{pid}/files/{fid}/content[?version=N]: served as
+ * an attachment (application/octet-stream, nosniff) whatever the recorded
+ * type, with the decrypted name in an RFC 5987 filename*. */
 void
 api_files_download(struct http_req *req)
 {
@@ -619,13 +558,10 @@ api_files_download(struct http_req *req)
 	struct app *app = req->app;
 	struct store_file_version v;
 	struct store_file *f = NULL;
-	struct download *d = NULL;
 	const char *qv = http_query(req, "version");
-	uint64_t version, start = 0, len, size;
-	char range[96], *disp = NULL, probe;
+	uint64_t version;
+	char *disp = NULL;
 	json_t *name = NULL;
-	size_t got;
-	int rng;
 
 	memset(&v, 0, sizeof(v));
 	if ((f = load_file(req, WS_VIEW)) == NULL)
@@ -640,34 +576,9 @@ api_files_download(struct http_req *req)
 		http_reply_error(req, 404, "not_found", "no such version of this file");
 		goto out;
 	}
-	d = kura_calloc(1, sizeof(*d));
-	if (d == NULL || blob_open(app->blob_root, a->keys, v.blob_id, &d->r) != KURA_OK) {
-		http_reply_error(req, 500, "content_damaged",
-		    "the stored content of this file cannot be read");
-		goto out;
-	}
-	size = blob_size(d->r);
-	len = size;
-	rng = parse_range(http_header(req, "Range"), size, &start, &len);
-	if (rng < 0) {
-		snprintf(range, sizeof(range), "bytes */%llu", (unsigned long long)size);
-		http_reply_error(req, 416, "range_not_satisfiable",
-		    "the requested range is outside the file");
-		(void)http_add_header(req, "Content-Range", range);
-		goto out;
-	}
-	if (rng > 0)
-		start = 0;
-	/* authenticate the first chunk before any header goes out */
-	if (blob_read(d->r, start, &probe, size ? 1 : 0, &got) != KURA_OK) {
-		http_reply_error(req, 500, "content_damaged",
-		    "the stored content of this file failed its integrity check");
-		goto out;
-	}
-	d->start = start;
 	name = api_open_json(a->keys, "files", "name", f->id, &f->name);
 	if (name != NULL) {
-		/* RFC 5987: percent-encode everything but unreserved characters */
+		/* RFC 5987: percent-encode all but unreserved characters */
 		struct kbuf b;
 		const unsigned char *p = (const unsigned char *)json_string_value(name);
 		kbuf_init(&b, 2048);
@@ -681,21 +592,9 @@ api_files_download(struct http_req *req)
 		}
 		disp = kbuf_steal(&b, NULL);
 	}
-	http_reply_stream(req, rng == 0 ? 206 : 200, "application/octet-stream", len,
-	    download_read, d, download_free);
-	d = NULL;
-	(void)http_add_header(req, "Content-Disposition", disp ? disp :
-	    "attachment; filename=\"download\"");
-	(void)http_add_header(req, "Accept-Ranges", "bytes");
-	if (rng == 0) {
-		snprintf(range, sizeof(range), "bytes %llu-%llu/%llu",
-		    (unsigned long long)start, (unsigned long long)(start + len - 1),
-		    (unsigned long long)size);
-		(void)http_add_header(req, "Content-Range", range);
-	}
+	(void)ws_reply_blob(req, v.blob_id, "application/octet-stream",
+	    disp ? disp : "attachment; filename=\"download\"", NULL);
 out:
-	if (d != NULL)
-		download_free(d);
 	json_decref(name);
 	free(disp);
 	store_version_clear(&v);

@@ -1,9 +1,11 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/workspace.h"
 #include "blob/blob.h"
 #include "core/log.h"
+#include "core/mem.h"
 #include "core/parse.h"
 
 const char *
@@ -165,4 +167,129 @@ ws_blobs_delete(struct http_req *req, const char (*blobs)[STORE_ID_MAX], size_t 
 			log_warn("request %s: content file %s not removed: %s",
 			    req->request_id, blobs[i], kura_strerror(err));
 	}
+}
+
+/* ---- streamed downloads of content files ---- */
+
+struct download {
+	struct blob_reader *r;
+	uint64_t start;
+};
+
+static kura_err
+download_read(void *arg, uint64_t pos, char *buf, size_t len, size_t *ret_n)
+{
+	struct download *d = arg;
+
+	return blob_read(d->r, d->start + pos, buf, len, ret_n);
+}
+
+static void
+download_free(void *arg)
+{
+	struct download *d = arg;
+
+	blob_close(d->r);
+	free(d);
+}
+
+/* "bytes=a-b", "bytes=a-", "bytes=-n" against size.  Returns 0 with the
+ * range, 1 for no (or an unsupported multi-) range: the whole file, -1
+ * when unsatisfiable. */
+static int
+parse_range(const char *h, uint64_t size, uint64_t *ret_start, uint64_t *ret_len)
+{
+	char a[24], b[24];
+	const char *dash;
+	uint64_t start, end;
+
+	if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 1;
+	h += 6;
+	dash = strchr(h, '-');
+	if (dash == NULL || (size_t)(dash - h) >= sizeof(a) || strlen(dash + 1) >= sizeof(b))
+		return -1;
+	memcpy(a, h, (size_t)(dash - h));
+	a[dash - h] = '\0';
+	snprintf(b, sizeof(b), "%s", dash + 1);
+	if (a[0] == '\0') {             /* suffix: the last n bytes */
+		if (kura_parse_u64(b, 1, UINT64_MAX, &end) != KURA_OK || size == 0)
+			return -1;
+		start = end > size ? 0 : size - end;
+		end = size - 1;
+	} else {
+		if (kura_parse_u64(a, 0, UINT64_MAX, &start) != KURA_OK || start >= size)
+			return -1;
+		if (b[0] == '\0')
+			end = size - 1;
+		else if (kura_parse_u64(b, start, UINT64_MAX, &end) != KURA_OK)
+			return -1;
+		if (end >= size)
+			end = size - 1;
+	}
+	*ret_start = start;
+	*ret_len = end - start + 1;
+	return 0;
+}
+
+kura_err
+ws_reply_blob(struct http_req *req, const char *blob_id, const char *type,
+    const char *disposition, uint64_t *ret_len)
+{
+	struct api_auth *a = api_auth(req);
+	struct app *app = req->app;
+	struct download *d;
+	uint64_t start = 0, len, size;
+	char range[96], probe;
+	size_t got;
+	int rng;
+
+	d = kura_calloc(1, sizeof(*d));
+	if (d == NULL)
+		return KURA_ENOMEM;
+	if (blob_open(app->blob_root, a->keys, blob_id, &d->r) != KURA_OK) {
+		log_error("request %s: content %s cannot be opened", req->request_id,
+		    blob_id);
+		http_reply_error(req, 500, "content_damaged",
+		    "the stored content cannot be read");
+		download_free(d);
+		return KURA_ECRYPTO;
+	}
+	size = blob_size(d->r);
+	len = size;
+	rng = parse_range(http_header(req, "Range"), size, &start, &len);
+	if (rng < 0) {
+		snprintf(range, sizeof(range), "bytes */%llu", (unsigned long long)size);
+		http_reply_error(req, 416, "range_not_satisfiable",
+		    "the requested range is outside the content");
+		(void)http_add_header(req, "Content-Range", range);
+		download_free(d);
+		return KURA_ERANGE;
+	}
+	if (rng > 0)
+		start = 0;
+	/* authenticate the first chunk before any header goes out; damage
+	 * further on aborts the transfer (never wrong data) */
+	if (blob_read(d->r, start, &probe, size ? 1 : 0, &got) != KURA_OK) {
+		log_error("request %s: content %s failed its integrity check",
+		    req->request_id, blob_id);
+		http_reply_error(req, 500, "content_damaged",
+		    "the stored content failed its integrity check");
+		download_free(d);
+		return KURA_ECRYPTO;
+	}
+	d->start = start;
+	http_reply_stream(req, rng == 0 ? 206 : 200, type, len, download_read, d,
+	    download_free);
+	(void)http_add_header(req, "Content-Disposition", disposition);
+	(void)http_add_header(req, "Accept-Ranges", "bytes");
+	if (rng == 0) {
+		snprintf(range, sizeof(range), "bytes %llu-%llu/%llu",
+		    (unsigned long long)start, (unsigned long long)(start + len - 1),
+		    (unsigned long long)size);
+		(void)http_add_header(req, "Content-Range", range);
+	}
+	if (ret_len != NULL)
+		*ret_len = len;
+	return KURA_OK;
 }

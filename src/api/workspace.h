@@ -46,6 +46,12 @@ void ws_quota_defaults(uint64_t *ret_bytes, uint64_t *ret_files);
  * failures are logged; the jobs thread sweeps orphans). */
 void ws_blobs_delete(struct http_req *req, const char (*blobs)[STORE_ID_MAX],
     size_t n);
+/* Reply with a content file as an attachment (type, disposition), with
+ * HTTP Range (206, or 416 outside it); the first chunk is authenticated
+ * before anything is sent (500 content_damaged otherwise).  On success
+ * *ret_len (may be NULL) is the number of bytes that will be sent. */
+kura_err ws_reply_blob(struct http_req *req, const char *blob_id,
+    const char *type, const char *disposition, uint64_t *ret_len);
 /* ROOT of the content files: DATA_DIR/blobs. */
 const char *ws_blob_root(struct app *app);
 
