@@ -54,13 +54,16 @@ def test_hundred_concurrent_signins_do_not_stall_or_bloat(heavy):
         with lock:
             results.append(r.status_code)
 
+    # the probe's TLS connection is made before the burst: what is measured
+    # is whether requests wait for the hashing, not handshake contention
+    probe = srv.session()
+    assert probe.get(srv.url("/healthz"), timeout=30).status_code == 200
     threads = [threading.Thread(target=login) for _ in range(100)]
     for th in threads:
         th.start()
     base_rss = rss_kib(srv.proc.pid)
     start.wait()
     t0 = time.monotonic()
-    probe = srv.session()
     latencies, peak = [], base_rss
     # probe while the sign-in backlog is being worked off
     while any(th.is_alive() for th in threads) and time.monotonic() - t0 < 120:
@@ -78,9 +81,11 @@ def test_hundred_concurrent_signins_do_not_stall_or_bloat(heavy):
     # the backlog is real work: seconds of hashing on 2 cores
     assert backlog > 1.0, backlog
     assert len(latencies) >= 10, latencies
-    # probes are answered while sign-ins wait for the pool
+    # probes are answered while sign-ins wait for the pool: were hashing on
+    # the request threads, probes would wait seconds behind the backlog;
+    # the ceiling leaves room for scheduler hiccups on a busy 2-core box
     assert statistics.median(latencies) < 0.1, latencies
-    assert max(latencies) < 0.5, latencies
+    assert max(latencies) < min(1.0, backlog / 2), (latencies, backlog)
     # memory: one Argon2id block per worker (CPUs), plus headroom for 100
     # connections; never one block per waiting sign-in (that would be 6 GiB)
     ncpu = os.cpu_count() or 1
