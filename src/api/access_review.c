@@ -5,9 +5,11 @@
  *
  * Effective permissions are what the user's roles grant (api_user_perms);
  * a disabled or invited user cannot use them, which the status column
- * shows.  Project access joins in with the workspace issue: until then the
- * "projects" column is present and empty.
+ * shows.  Project access: every project the user is a member of, as
+ * "<project id>:<role>" (tenant-wide access shows as projects.all among
+ * the permissions).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,8 +98,27 @@ review_row(struct http_req *req, const struct store_user *u,
 		json_array_append_new(names, name ? name : json_string(id));
 	}
 	json_object_set_new(row, "role_names", names);
-	/* project access arrives with the workspace issue; empty until then */
-	json_object_set_new(row, "projects", json_array());
+	{
+		struct store_project *plist = NULL;
+		size_t np = 0;
+		json_t *projects = json_array();
+		err = store_project_list(app->store, &a->ctx, u->id, &plist, &np);
+		for (size_t k = 0; err == KURA_OK && k < np; k++) {
+			struct store_member m;
+			char entry[STORE_ID_MAX + STORE_STATUS_MAX + 2];
+			if (store_member_get(app->store, &a->ctx, plist[k].id, u->id,
+			    &m) != KURA_OK)
+				continue;
+			snprintf(entry, sizeof(entry), "%s:%s", plist[k].id, m.role);
+			json_array_append_new(projects, json_string(entry));
+		}
+		store_project_list_free(plist, np);
+		json_object_set_new(row, "projects", projects);
+		if (err) {
+			json_decref(row);
+			return err;
+		}
+	}
 	*ret = row;
 	return KURA_OK;
 }

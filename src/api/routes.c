@@ -8,6 +8,8 @@
  * SETUP routes stay reachable while a password change or MFA enrolment
  * is still required.
  */
+#include <stdint.h>
+
 #include "api/api.h"
 
 #define KIB 1024
@@ -101,7 +103,7 @@ const struct http_route api_routes[] = {
 	{ HTTP_GET, "/api/v1/projects/{pid}/files/{fid}", api_files_get, "files.read", "file.read", 0, 0 },
 	{ HTTP_PATCH, "/api/v1/projects/{pid}/files/{fid}", api_files_patch, "files.write", "file.update", 16 * KIB, JSON },
 	{ HTTP_DELETE, "/api/v1/projects/{pid}/files/{fid}", api_files_delete, "files.write", "file.delete", 0, 0 },
-	{ HTTP_PUT, "/api/v1/projects/{pid}/files/{fid}/content", api_files_upload, "files.write", "file.upload", (size_t)5 << 30, HTTP_ROUTE_STREAM },
+	{ HTTP_PUT, "/api/v1/projects/{pid}/files/{fid}/content", api_files_upload, "files.write", "file.upload", SIZE_MAX, HTTP_ROUTE_STREAM },   /* bound: [limits] max_upload_bytes */
 	{ HTTP_GET, "/api/v1/projects/{pid}/files/{fid}/content", api_files_download, "files.read", "file.download", 0, 0 },
 	{ HTTP_POST, "/api/v1/projects/{pid}/tasks", api_tasks_create, "files.write", "task.create", 32 * KIB, JSON },
 	{ HTTP_GET, "/api/v1/projects/{pid}/tasks", api_tasks_list, "files.read", "task.list", 0, 0 },

@@ -4,6 +4,7 @@
 
 #include "api/api.h"
 #include "api/tenants.h"
+#include "api/workspace.h"
 #include "api/validate.h"
 #include "auth/password.h"
 #include "core/log.h"
@@ -202,6 +203,19 @@ tenant_to_json(struct app *app, const struct store_tenant *t, int users,
 	if (j == NULL || json_object_get(j, "name") == NULL) {
 		err = j == NULL ? KURA_ENOMEM : KURA_ECRYPTO;
 		goto out;
+	}
+	{
+		/* storage use against the operator-set quota (DAT-2) */
+		struct store_usage use;
+		uint64_t qb, qf;
+		ws_quota_defaults(&qb, &qf);
+		if (store_usage_get(app->store, &ctx, qb, qf, &use) == KURA_OK)
+			json_object_set_new(j, "usage", json_pack("{s:I,s:I,s:I,s:I}",
+			    "bytes", (json_int_t)use.bytes, "files", (json_int_t)use.files,
+			    "max_bytes", (json_int_t)(use.max_bytes > INT64_MAX ?
+			    INT64_MAX : use.max_bytes), "max_files",
+			    (json_int_t)(use.max_files > INT64_MAX ? INT64_MAX :
+			    use.max_files)));
 	}
 	if (users) {
 		err = store_user_list(app->store, &ctx, &list, &n);

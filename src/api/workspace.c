@@ -180,8 +180,14 @@ static kura_err
 download_read(void *arg, uint64_t pos, char *buf, size_t len, size_t *ret_n)
 {
 	struct download *d = arg;
+	kura_err err = blob_read(d->r, d->start + pos, buf, len, ret_n);
 
-	return blob_read(d->r, d->start + pos, buf, len, ret_n);
+	/* the headers are gone: the transfer is cut, and the operator told */
+	if (err)
+		log_error("download cut at byte %llu: stored content failed its "
+		    "integrity check (%s)", (unsigned long long)(d->start + pos),
+		    kura_strerror(err));
+	return err;
 }
 
 static void

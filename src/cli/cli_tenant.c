@@ -146,6 +146,15 @@ print_tenant(json_t *j)
 	printf("seats:       %lld\n", (long long)json_integer_value(json_object_get(j, "seats")));
 	printf("region:      %s\n", json_string_value(json_object_get(j, "region")));
 	printf("time zone:   %s\n", json_string_value(json_object_get(j, "timezone")));
+	{
+		json_t *use = json_object_get(j, "usage");
+		if (use != NULL)
+			printf("storage:     %lld of %lld bytes, %lld of %lld files\n",
+			    (long long)json_integer_value(json_object_get(use, "bytes")),
+			    (long long)json_integer_value(json_object_get(use, "max_bytes")),
+			    (long long)json_integer_value(json_object_get(use, "files")),
+			    (long long)json_integer_value(json_object_get(use, "max_files")));
+	}
 	json_array_foreach(users, i, u) {
 		printf("user:        %s %s <%s> %s [%s]\n",
 		    json_string_value(json_object_get(u, "id")),
