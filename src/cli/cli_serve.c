@@ -136,7 +136,7 @@ cli_serve(int argc, char **argv)
 		goto out;
 	}
 	/* siem start */
-	err = siem_serve_start(cfg, &msg);
+	err = siem_serve_start(cfg, app.store, &msg);
 	if (err) {
 		cli_err("cannot start the SIEM forwarder: %s",
 		    msg ? msg : kura_strerror(err));

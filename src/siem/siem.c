@@ -100,6 +100,14 @@ static pthread_mutex_t serve_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct siem *serve_siem;
 static bool serve_registered;
 
+/* the pump of records written by other processes (see siem.h) */
+#define PUMP_CURSOR "siem_operator_events"
+#define PUMP_PAGE 100
+static pthread_t pump_thread;
+static pthread_cond_t pump_cond = PTHREAD_COND_INITIALIZER;
+static bool pump_running, pump_stop;
+static struct store *pump_store;
+
 /* ---- formatting ---- */
 
 /* Copy name into ret keeping printable US-ASCII without space (33..126),
@@ -1046,6 +1054,72 @@ siem_free(struct siem *s, int64_t drain_us)
 
 /* ---- kura serve ---- */
 
+/*
+ * One pump round: operator records after the cursor, up to the log's head,
+ * queued in order; the cursor moves past what was queued.  The first round
+ * ever starts at the head (records from before forwarding was enabled are
+ * not sent, as for the serve process's own records).
+ */
+static void
+pump_round(struct store *s)
+{
+	struct store_audit *list = NULL;
+	char hash[STORE_INDEX_MAX];
+	int64_t cursor = 0, head = 0, done;
+	size_t n = 0;
+	kura_err err;
+
+	err = store_audit_head(s, NULL, &head, hash);
+	if (err == KURA_ENOENT)
+		head = 0;
+	else if (err)
+		return;
+	if (store_alert_cursor_get(s, PUMP_CURSOR, &cursor) != KURA_OK)
+		return;
+	if (cursor == 0) {
+		if (head > 0)
+			(void)store_alert_cursor_put(s, PUMP_CURSOR, head);
+		return;
+	}
+	done = cursor;
+	while (done < head && store_alert_operator_events(s, done, head, PUMP_PAGE,
+	    &list, &n) == KURA_OK) {
+		for (size_t i = 0; i < n; i++) {
+			pthread_mutex_lock(&serve_lock);
+			if (serve_siem != NULL)
+				siem_enqueue(serve_siem, &list[i]);
+			pthread_mutex_unlock(&serve_lock);
+		}
+		/* a short page: no operator record is left up to head */
+		done = n < PUMP_PAGE ? head : list[n - 1].seq;
+		store_audit_list_free(list, n);
+		list = NULL;
+	}
+	if (done > cursor)
+		(void)store_alert_cursor_put(s, PUMP_CURSOR, done);
+}
+
+static void *
+pump_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&serve_lock);
+	while (!pump_stop) {
+		struct timespec until;
+		pthread_mutex_unlock(&serve_lock);
+		pump_round(pump_store);
+		pthread_mutex_lock(&serve_lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		while (!pump_stop &&
+		    pthread_cond_timedwait(&pump_cond, &serve_lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&serve_lock);
+	store_thread_done(pump_store);
+	return NULL;
+}
+
 /* The audit observer: forwards to the serve forwarder while there is one.
  * Runs on the committing thread; only copies and queues. */
 static void
@@ -1059,7 +1133,8 @@ serve_observer(void *arg, const struct store_audit *row)
 }
 
 kura_err
-siem_serve_start(const struct kura_config *cfg, char **ret_msg)
+siem_serve_start(const struct kura_config *cfg, struct store *store,
+    char **ret_msg)
 {
 	struct siem_opts o;
 	struct siem *s = NULL;
@@ -1098,6 +1173,15 @@ siem_serve_start(const struct kura_config *cfg, char **ret_msg)
 	if (err == KURA_OK) {
 		serve_siem = s;
 		s = NULL;
+		if (store != NULL && !pump_running) {
+			pump_store = store;
+			pump_stop = false;
+			pump_running = pthread_create(&pump_thread, NULL, pump_main,
+			    NULL) == 0;
+			if (!pump_running)
+				log_warn("SIEM: records of operator commands will not be "
+				    "forwarded (no pump thread)");
+		}
 	}
 	pthread_mutex_unlock(&serve_lock);
 	if (err) {
@@ -1116,6 +1200,14 @@ siem_serve_stop(int64_t drain_us)
 {
 	struct siem *s;
 
+	pthread_mutex_lock(&serve_lock);
+	pump_stop = true;
+	pthread_cond_signal(&pump_cond);
+	pthread_mutex_unlock(&serve_lock);
+	if (pump_running) {
+		pthread_join(pump_thread, NULL);
+		pump_running = false;
+	}
 	pthread_mutex_lock(&serve_lock);
 	s = serve_siem;
 	serve_siem = NULL;

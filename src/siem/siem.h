@@ -70,6 +70,7 @@ struct siem_stats {
 };
 
 struct siem;
+struct store;
 
 /* Options from [siem]; relative ca_file paths are taken from the data
  * directory.  The strings stay owned by cfg. */
@@ -100,8 +101,12 @@ void siem_stats(struct siem *s, struct siem_stats *ret);
 /* For `kura serve`: with [siem] mode off do nothing; otherwise create the
  * forwarder, register it as an audit observer and start its thread.  The
  * observer stays registered for the life of the process and forwards to
- * nothing once siem_serve_stop ran. */
-kura_err siem_serve_start(const struct kura_config *cfg, char **ret_msg);
+ * nothing once siem_serve_stop ran.  Records written by other processes
+ * (operator CLI commands) are not seen by the observer: a pump thread
+ * reads them from the store after its own persisted cursor, once a
+ * second, so the SIEM gets every record. */
+kura_err siem_serve_start(const struct kura_config *cfg, struct store *store,
+    char **ret_msg);
 /* Drain (at most drain_us) and stop the serve forwarder, if any. */
 void siem_serve_stop(int64_t drain_us);
 
