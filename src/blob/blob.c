@@ -433,9 +433,11 @@ blob_delete(const char *root, const char *tenant_id, const char *blob_id)
 	return KURA_OK;
 }
 
-/* Walk ROOT/tenant/xx and remove ".*.part" files older than the cutoff. */
+/* Walk ROOT/tenant/xx: stale ".*.part" files, and committed files no row
+ * owns (asked of owned), older than the cutoff, are removed. */
 kura_err
-blob_sweep(const char *root, int64_t older_than_s, size_t *ret_n)
+blob_sweep(const char *root, int64_t older_than_s, blob_owned_fn owned,
+    void *arg, size_t *ret_n)
 {
 	DIR *d1 = opendir(root), *d2, *d3;
 	struct dirent *e1, *e2, *e3;
@@ -467,13 +469,18 @@ blob_sweep(const char *root, int64_t older_than_s, size_t *ret_n)
 			while ((e3 = readdir(d3)) != NULL) {
 				struct stat st;
 				size_t len = strlen(e3->d_name);
+				bool part = e3->d_name[0] == '.' && len >= 6 &&
+				    strcmp(e3->d_name + len - 5, ".part") == 0;
+				bool orphan_candidate = owned != NULL &&
+				    kcrypto_id_valid(e3->d_name, "blb") &&
+				    kcrypto_id_valid(e1->d_name, "ten");
 				char *p3;
-				if (e3->d_name[0] != '.' || len < 6 ||
-				    strcmp(e3->d_name + len - 5, ".part") != 0)
+				if (!part && !orphan_candidate)
 					continue;
 				p3 = kbuf_strdupf(PATH_MAX_LEN, "%s/%s", p2, e3->d_name);
 				if (p3 != NULL && lstat(p3, &st) == 0 &&
 				    S_ISREG(st.st_mode) && st.st_mtime < cutoff &&
+				    (part || !owned(arg, e1->d_name, e3->d_name)) &&
 				    unlink(p3) == 0)
 					n++;
 				free(p3);

@@ -58,8 +58,15 @@ void blob_close(struct blob_reader *r);
 /* Remove a blob (its data becomes unrecoverable once the file is gone and,
  * for good, once the tenant's keys are destroyed). */
 kura_err blob_delete(const char *root, const char *tenant_id, const char *blob_id);
-/* Remove temporary files of uploads that never committed, older than
- * older_than_s seconds.  *ret_n = files removed. */
-kura_err blob_sweep(const char *root, int64_t older_than_s, size_t *ret_n);
+/* Whether a committed content file is still owned by some row. */
+typedef bool (*blob_owned_fn)(void *arg, const char *tenant_id,
+    const char *blob_id);
+/* Remove files older than older_than_s seconds that nothing will finish
+ * or read: temporary files of uploads that never committed, and (when
+ * owned is given) committed files that owned() says no row references
+ * (a crash between writing a file and committing its row, or a removal
+ * that failed).  *ret_n = files removed. */
+kura_err blob_sweep(const char *root, int64_t older_than_s, blob_owned_fn owned,
+    void *arg, size_t *ret_n);
 
 #endif

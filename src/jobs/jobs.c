@@ -32,6 +32,23 @@ struct jobs {
 	bool stop;
 };
 
+#define SWEEP_EVERY_US (6LL * 3600 * 1000000)
+/* only the jobs thread runs rounds (and tests, one at a time) */
+static int64_t last_sweep_us;
+
+/* A content file is owned while a file version or an export names it.
+ * On a store error the file counts as owned (never remove on doubt). */
+static bool
+blob_owned(void *arg, const char *tenant_id, const char *blob_id)
+{
+	struct app *app = arg;
+	bool owned = true;
+
+	if (store_blob_referenced(app->store, tenant_id, blob_id, &owned) != KURA_OK)
+		return true;
+	return owned;
+}
+
 /*
  * One round: purge ended sessions, seal the audit chain heads with a
  * signed checkpoint (LOG-2), remove audit records past retention as a
@@ -57,14 +74,18 @@ jobs_run_once(struct app *app, size_t *ret_sessions)
 		log_warn("housekeeping: audit retention failed: %s", kura_strerror(e2));
 	else if (n > 0)
 		log_info("housekeeping: %zu audit record(s) past retention removed", n);
-	/* older than any transfer can still be running (exports are bounded
-	 * to 6 hours) */
-	e2 = blob_sweep(app->blob_root, 24 * 3600, &n);
-	if (e2)
-		log_warn("housekeeping: sweep of temporary content files failed: %s",
-		    kura_strerror(e2));
-	else if (n > 0)
-		log_info("housekeeping: %zu abandoned temporary content file(s) removed", n);
+	/* files older than any transfer can still be running (exports are
+	 * bounded to 6 hours); it asks the store about each old file, so it
+	 * runs every few hours, not every round */
+	if (last_sweep_us == 0 || now - last_sweep_us >= SWEEP_EVERY_US) {
+		last_sweep_us = now;
+		e2 = blob_sweep(app->blob_root, 24 * 3600, blob_owned, app, &n);
+		if (e2)
+			log_warn("housekeeping: sweep of content files failed: %s",
+			    kura_strerror(e2));
+		else if (n > 0)
+			log_info("housekeeping: %zu abandoned content file(s) removed", n);
+	}
 	return err;
 }
 

@@ -299,6 +299,8 @@ struct store_ops {
 	    size_t *ret_n);
 	kura_err (*export_expired)(void *be, int64_t now_us,
 	    struct store_export **ret_list, size_t *ret_n);
+	kura_err (*blob_referenced)(void *be, const char *tenant_id,
+	    const char *blob_id, bool *ret);
 };
 
 /* Free a row's owned members and zero them (the row itself is not

@@ -223,6 +223,7 @@ enum sq_stmt {
 	SQ_EXPORT_UPDATE,
 	SQ_EXPORT_QUEUED,
 	SQ_EXPORT_EXPIRED,
+	SQ_BLOB_REFERENCED,
 	SQ_STMT_COUNT
 };
 
@@ -727,6 +728,11 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_EXPORT_EXPIRED] =
 	    "SELECT " EXPORT_COLS " FROM exports WHERE status = 'ready' "
 	    "AND expires_us <= ?1 ORDER BY expires_us, id",
+	/* housekeeping (operator scope): does any row own this content file? */
+	[SQ_BLOB_REFERENCED] =
+	    "SELECT EXISTS (SELECT 1 FROM file_versions WHERE blob_id = ?2 "
+	    "AND tenant_id = ?1) OR EXISTS (SELECT 1 FROM exports WHERE "
+	    "blob_id = ?2 AND tenant_id = ?1)",
 };
 
 struct sq_conn {
@@ -4865,6 +4871,29 @@ sq_export_expired(void *be, int64_t now_us, struct store_export **ret_list,
 	    ret_n);
 }
 
+static kura_err
+sq_blob_referenced(void *be, const char *tenant_id, const char *blob_id,
+    bool *ret)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt(be, SQ_BLOB_REFERENCED, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, tenant_id, blob_id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*ret = sqlite3_column_int(st, 0) != 0;
+		err = KURA_OK;
+	} else {
+		err = sq_err(rc);
+	}
+	sq_done(st);
+	return err;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.init = sq_init,
@@ -4994,4 +5023,5 @@ const struct store_ops store_sqlite_ops = {
 	.export_update = sq_export_update,
 	.export_queued = sq_export_queued,
 	.export_expired = sq_export_expired,
+	.blob_referenced = sq_blob_referenced,
 };

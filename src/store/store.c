@@ -2789,3 +2789,16 @@ store_export_expired(struct store *s, int64_t now_us,
 	CONN(s, be);
 	return s->ops->export_expired(be, now_us, ret_list, ret_n);
 }
+
+kura_err
+store_blob_referenced(struct store *s, const char *tenant_id, const char *blob_id,
+    bool *ret)
+{
+	void *be;
+
+	if (!field_ok(tenant_id, STORE_ID_MAX) || !field_ok(blob_id, STORE_ID_MAX) ||
+	    ret == NULL)
+		return KURA_EINVAL;
+	CONN(s, be);
+	return s->ops->blob_referenced(be, tenant_id, blob_id, ret);
+}

@@ -19,6 +19,7 @@
 #ifndef KURA_STORE_STORE_H
 #define KURA_STORE_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -820,6 +821,10 @@ kura_err store_export_update(struct store *s, const struct store_tctx *ctx,
 /* Queued exports of any tenant, oldest first (the export job). */
 kura_err store_export_queued(struct store *s, struct store_export **ret_list,
     size_t *ret_n);
+/* Housekeeping (operator scope): whether a file version or an export of
+ * the tenant owns the content file blob_id. */
+kura_err store_blob_referenced(struct store *s, const char *tenant_id,
+    const char *blob_id, bool *ret);
 /* Ready exports past expires_us (any tenant), for removal. */
 kura_err store_export_expired(struct store *s, int64_t now_us,
     struct store_export **ret_list, size_t *ret_n);

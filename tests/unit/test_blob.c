@@ -292,7 +292,7 @@ limits_and_aborted_uploads_leave_nothing(void **state)
 	assert_int_equal(blob_writer_new(f->root, f->keys, 150, &w), 0);
 	snprintf(cmd, sizeof(cmd), "find %s -name '*.part' -exec touch -d '2 days ago' {} +", f->root);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(blob_sweep(f->root, 3600, &swept), 0);
+	assert_int_equal(blob_sweep(f->root, 3600, NULL, NULL, &swept), 0);
 	assert_int_equal(swept, 1);
 	blob_writer_free(w);
 	assert_int_equal(blob_open(f->root, f->keys, "blb_00000000000000000000000000000000", &(struct blob_reader *){ NULL }), KURA_ENOENT);
@@ -312,6 +312,42 @@ delete_removes_the_file(void **state)
 	assert_int_equal(blob_delete(f->root, "../etc", id), KURA_EINVAL);
 }
 
+static char orphan_id[KCRYPTO_ID_MAX];
+
+static bool
+owned_unless_orphan(void *arg, const char *tenant_id, const char *blob_id)
+{
+	(void)arg;
+	(void)tenant_id;
+	return strcmp(blob_id, orphan_id) != 0;
+}
+
+/* A committed file that no row owns (a crash between writing it and
+ * committing its row) is removed once old; owned ones stay. */
+static void
+sweep_removes_old_orphans_only(void **state)
+{
+	struct fx *f = *state;
+	char kept[KCRYPTO_ID_MAX], cmd[256];
+	struct blob_reader *r = NULL;
+	size_t swept = 0;
+
+	put(f, (const uint8_t *)"owned", 5, 5, kept);
+	put(f, (const uint8_t *)"orphan", 6, 6, orphan_id);
+	/* young files are never touched */
+	assert_int_equal(blob_sweep(f->root, 3600, owned_unless_orphan, NULL, &swept), 0);
+	assert_int_equal(swept, 0);
+	snprintf(cmd, sizeof(cmd), "find %s -name 'blb_*' -exec touch -d '2 days ago' {} +",
+	    f->root);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(blob_sweep(f->root, 3600, owned_unless_orphan, NULL, &swept), 0);
+	assert_int_equal(swept, 1);
+	assert_int_equal(blob_open(f->root, f->keys, orphan_id, &r), KURA_ENOENT);
+	assert_int_equal(blob_open(f->root, f->keys, kept, &r), 0);
+	blob_close(r);
+}
+
+
 int
 main(void)
 {
@@ -322,6 +358,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(tampering_is_detected, setup, teardown),
 		cmocka_unit_test_setup_teardown(limits_and_aborted_uploads_leave_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(delete_removes_the_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(sweep_removes_old_orphans_only, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("blob", blob_tests, NULL, NULL);
 }
