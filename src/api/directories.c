@@ -39,23 +39,23 @@ api_dir_tree_usage(struct http_req *req, const char *pid, const char *dir_id,
 {
 	struct api_auth *a = api_auth(req);
 	struct app *app = req->app;
-	char (*todo)[STORE_ID_MAX] = NULL;
-	size_t ntodo = 0, cap = 0, visited = 0;
+	char (*pending)[STORE_ID_MAX] = NULL;
+	size_t npending = 0, cap = 0, visited = 0;
 	uint64_t bytes = 0, files = 0;
 	kura_err err = KURA_OK;
 
-	todo = kura_calloc(16, sizeof(*todo));
-	if (todo == NULL)
+	pending = kura_calloc(16, sizeof(*pending));
+	if (pending == NULL)
 		return KURA_ENOMEM;
 	cap = 16;
-	snprintf(todo[ntodo++], STORE_ID_MAX, "%s", dir_id);
-	while (err == KURA_OK && ntodo > 0) {
+	snprintf(pending[npending++], STORE_ID_MAX, "%s", dir_id);
+	while (err == KURA_OK && npending > 0) {
 		char cur[STORE_ID_MAX];
 		struct store_file *fl = NULL;
 		struct store_dir *dl = NULL;
 		size_t nf = 0, nd = 0;
 
-		memcpy(cur, todo[--ntodo], sizeof(cur));
+		memcpy(cur, pending[--npending], sizeof(cur));
 		if (++visited > TREE_MAX) {
 			err = KURA_ETOOBIG;
 			break;
@@ -74,20 +74,20 @@ api_dir_tree_usage(struct http_req *req, const char *pid, const char *dir_id,
 		if (err == KURA_OK)
 			err = store_dir_list(app->store, &a->ctx, pid, cur, &dl, &nd);
 		for (size_t i = 0; err == KURA_OK && i < nd; i++) {
-			if (ntodo == cap) {
-				void *grown = kura_reallocarray(todo, cap * 2, sizeof(*todo));
+			if (npending == cap) {
+				void *grown = kura_reallocarray(pending, cap * 2, sizeof(*pending));
 				if (grown == NULL) {
 					err = KURA_ENOMEM;
 					break;
 				}
-				todo = grown;
+				pending = grown;
 				cap *= 2;
 			}
-			memcpy(todo[ntodo++], dl[i].id, STORE_ID_MAX);
+			memcpy(pending[npending++], dl[i].id, STORE_ID_MAX);
 		}
 		store_dir_list_free(dl, nd);
 	}
-	free(todo);
+	free(pending);
 	if (err)
 		return err;
 	*ret_bytes = bytes;

@@ -94,38 +94,38 @@ def set_ini(path: Path, settings: dict) -> None:
     (the file keeps its mode).  A commented default line ';key = ...' in
     the section is replaced; a missing key or section is appended."""
     lines = Path(path).read_text().splitlines()
-    todo = {(s, k): str(v) for (s, k), v in settings.items()}
+    pending = {(s, k): str(v) for (s, k), v in settings.items()}
     section = ""
     out: list[str] = []
     for line in lines:
         m = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
         if m:
             # flush keys of the section we are leaving
-            out.extend(_flush(todo, section))
+            out.extend(_flush(pending, section))
             section = m.group(1).strip()
             out.append(line)
             continue
         m = re.match(r"^\s*;?\s*([A-Za-z0-9_]+)\s*=", line)
-        if m and (section, m.group(1)) in todo:
+        if m and (section, m.group(1)) in pending:
             key = m.group(1)
-            out.append(f"{key} = {todo.pop((section, key))}")
+            out.append(f"{key} = {pending.pop((section, key))}")
             continue
         out.append(line)
-    out.extend(_flush(todo, section))
-    for (sec, key), value in list(todo.items()):
+    out.extend(_flush(pending, section))
+    for (sec, key), value in list(pending.items()):
         out.append(f"\n[{sec}]")
         out.append(f"{key} = {value}")
-        del todo[(sec, key)]
+        del pending[(sec, key)]
     with open(path, "r+") as f:  # in place: the mode does not change
         f.seek(0)
         f.write("\n".join(out) + "\n")
         f.truncate()
 
 
-def _flush(todo: dict, section: str) -> list[str]:
+def _flush(pending: dict, section: str) -> list[str]:
     added = []
-    for (sec, key) in [k for k in todo if k[0] == section]:
-        added.append(f"{key} = {todo.pop((sec, key))}")
+    for (sec, key) in [k for k in pending if k[0] == section]:
+        added.append(f"{key} = {pending.pop((sec, key))}")
     return added
 
 

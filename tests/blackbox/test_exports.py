@@ -25,7 +25,7 @@ from identity_helpers import (FAST_ARGON, Tenant, enrol_totp, expect_error,
                               find_bytes, unique)
 from kura_fixture import KURA_BIN, KuraServer
 
-zstandard = pytest.importorskip("zstandard")
+import zstandard  # python3-zstandard, installed by scripts/install-deps.sh test
 
 READY_S = 60          # an export of these small tenants is ready well within
 POLL = 0.1
