@@ -270,12 +270,12 @@ def set_ini(path: Path, settings: dict) -> None:
     """Set {(section, key): value} in an INI file (a commented default
     ';key = ...' in the section is replaced; missing keys are appended)."""
     lines = path.read_text().splitlines()
-    todo = dict(settings)
+    pending = dict(settings)
     out, section = [], ""
 
     def flush(sec):
-        for (s, k) in [x for x in todo if x[0] == sec]:
-            out.append(f"{k} = {todo.pop((s, k))}")
+        for (s, k) in [x for x in pending if x[0] == sec]:
+            out.append(f"{k} = {pending.pop((s, k))}")
 
     for line in lines:
         m = re.match(r"^\s*\[([^\]]+)\]\s*$", line)
@@ -285,12 +285,12 @@ def set_ini(path: Path, settings: dict) -> None:
             out.append(line)
             continue
         m = re.match(r"^\s*;?\s*([A-Za-z0-9_]+)\s*=", line)
-        if m and (section, m.group(1)) in todo:
-            out.append(f"{m.group(1)} = {todo.pop((section, m.group(1)))}")
+        if m and (section, m.group(1)) in pending:
+            out.append(f"{m.group(1)} = {pending.pop((section, m.group(1)))}")
             continue
         out.append(line)
     flush(section)
-    for (s, k), v in todo.items():
+    for (s, k), v in pending.items():
         out += [f"[{s}]", f"{k} = {v}"]
     with open(path, "r+") as f:  # in place: the mode stays 0600
         f.seek(0)
