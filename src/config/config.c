@@ -14,7 +14,9 @@
 #include "core/mem.h"
 #include "core/parse.h"
 
-enum cfg_type { CFG_U64, CFG_STR, CFG_PATH, CFG_LIST, CFG_ENUM, CFG_CIDRS };
+/* CFG_OPTPATH: a path, or "-" for none (kept as "-"). */
+enum cfg_type { CFG_U64, CFG_STR, CFG_PATH, CFG_OPTPATH, CFG_LIST, CFG_ENUM,
+    CFG_CIDRS };
 
 struct cfg_entry {
 	const char *section;
@@ -85,7 +87,7 @@ static const struct cfg_entry cfg_table[] = {
 	  "Reads by one user within the window that count as a bulk download." },
 	{ "metrics", "allow", CFG_CIDRS, OFF(metrics_allow), "127.0.0.1/32,::1/128", 0, 4096, NULL,
 	  "Networks that may read /metrics without a token ('-' for none)." },
-	{ "metrics", "token_file", CFG_PATH, OFF(metrics_token_file), "-", 0, 4096, NULL,
+	{ "metrics", "token_file", CFG_OPTPATH, OFF(metrics_token_file), "-", 0, 4096, NULL,
 	  "File (mode 0600) holding the operator token for /metrics from other networks; '-' for none." },
 	{ "health", "interval_s", CFG_U64, OFF(health_interval_s), "300", 5, 86400, NULL,
 	  "Seconds between health checks of every component (results kept for the status page)." },
@@ -251,6 +253,7 @@ entry_set(struct kura_config *cfg, const struct cfg_entry *e, const char *value,
 		break;
 	case CFG_STR:
 	case CFG_PATH:
+	case CFG_OPTPATH:
 		if (*value == '\0' || strlen(value) > e->max ||
 		    !kura_text_ok(value, e->max)) {
 			*ret_msg = msgf("must be non-empty printable text of at most %llu bytes",
@@ -259,8 +262,10 @@ entry_set(struct kura_config *cfg, const struct cfg_entry *e, const char *value,
 		}
 		break;
 	}
-	/* "-" means "none" for optional paths and stays as it is */
-	if (e->type == CFG_PATH && value[0] != '/' && strcmp(value, "-") != 0) {
+	/* relative paths are under the data directory; "-" (none) stays as it
+	 * is, but only for an optional path: a required path is never "-" */
+	if ((e->type == CFG_PATH || (e->type == CFG_OPTPATH &&
+	    strcmp(value, "-") != 0)) && value[0] != '/') {
 		s = msgf("%s/%s", cfg->data_dir, value);
 	} else {
 		s = kura_strdup(value);

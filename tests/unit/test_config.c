@@ -806,6 +806,29 @@ load_refuses_directory_named_kura_ini(void **state)
 	expect_load_fails(f, KURA_EPERM, "regular", NULL);
 }
 
+/* "-" means "none" only for an optional path ([metrics] token_file); a
+ * required path given as "-" is still a path under the data directory
+ * (found by fuzz_config). */
+static void
+dash_is_none_only_for_optional_paths(void **state)
+{
+	struct fixture *f = *state;
+	struct kura_config *cfg = NULL;
+	char *msg = NULL;
+
+	write_ini(f, "[store]\ndatabase = -\n[metrics]\ntoken_file = -\n");
+	assert_int_equal(config_load(f->dir, &cfg, &msg), KURA_OK);
+	assert_non_null(cfg);
+	assert_true(cfg->database[0] == '/');
+	assert_string_equal(cfg->metrics_token_file, "-");
+	config_free(cfg);
+	write_ini(f, "[metrics]\ntoken_file = metrics.token\n");
+	assert_int_equal(config_load(f->dir, &cfg, &msg), KURA_OK);
+	assert_true(cfg->metrics_token_file[0] == '/');
+	config_free(cfg);
+}
+
+
 int
 main(void)
 {
@@ -826,6 +849,7 @@ main(void)
 		T(path_settings_reject_empty_and_control_characters),
 		T(overlong_line_is_never_truncated_silently),
 		T(unknown_key_and_section_are_rejected_naming_them),
+		T(dash_is_none_only_for_optional_paths),
 		T(a_key_set_twice_is_rejected),
 		T(malformed_lines_are_rejected_with_line_number),
 		T(inline_comments_and_spacing_are_accepted),
