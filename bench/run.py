@@ -2,7 +2,8 @@
 """
 kura's benchmark (issue 7), run by `make bench`; never part of `make test`.
 
-Builds two release trees (build-bench, build-bench-noaudit), sets up a
+Builds three release trees (build-bench, and the benchmark-only
+build-bench-noaudit and build-bench-noencrypt), sets up a
 throw-away data directory and an nginx (Debian's, its own config and the
 same ECDSA P-256 certificate) on 127.0.0.1, and compares kura with nginx
 the way ../shared/DESIGN.md says: the server pinned to CPU 0, the load
@@ -21,7 +22,8 @@ Environment:
   BENCH_CONNS      wrk connections for the throughput cases (default 32)
   BENCH_FILE_RUNS  transfers per 256 MiB case, best one counts (default 3)
   BENCH_ONLY       comma-separated subset of: rss,healthz,read,noaudit,
-                   latency,write,files,signin,audit (default: all)
+                   latency,write,files,noencrypt,signin,audit
+                   (default: all)
   BENCH_SKIP_BUILD set to 1 to use the existing build-bench* trees as-is
   BENCH_KEEP       set to 1 to keep the temporary directory (its path is
                    printed)
@@ -55,6 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / "bench"
 BUILD = REPO / "build-bench"
 BUILD_NOAUDIT = REPO / "build-bench-noaudit"
+BUILD_NOENC = REPO / "build-bench-noencrypt"
 BUILD_OPTS = ["-Dbuildtype=release", "-Dbench=true", "-Dtests=false"]
 
 SERVER_CPU = "0"
@@ -66,7 +69,7 @@ CONNS = int(os.environ.get("BENCH_CONNS", "32"))
 FILE_RUNS = int(os.environ.get("BENCH_FILE_RUNS", "3"))
 ONLY = {c.strip() for c in os.environ.get("BENCH_ONLY", "").split(",") if c.strip()}
 ALL_CASES = ["rss", "healthz", "read", "noaudit", "latency", "write", "files",
-             "signin", "audit"]
+             "noencrypt", "signin", "audit"]
 BIG_BYTES = 256 << 20
 SMALL_BYTES = 100
 RSS_CONNS = 1000
@@ -249,15 +252,17 @@ def tls_info(port: int, cafile: Path) -> str:
 
 def build() -> None:
     if os.environ.get("BENCH_SKIP_BUILD") == "1":
-        for b in (BUILD, BUILD_NOAUDIT):
+        for b in (BUILD, BUILD_NOAUDIT, BUILD_NOENC):
             if not (b / "kura").exists():
                 raise CaseError(f"BENCH_SKIP_BUILD=1 but {b}/kura is missing")
         return
-    for b, extra in ((BUILD, ["-Dbench_no_audit=false"]),
-                     (BUILD_NOAUDIT, ["-Dbench_no_audit=true"])):
+    for b, extra in ((BUILD, ["-Dbench_no_audit=false", "-Dbench_no_encrypt=false"]),
+                     (BUILD_NOAUDIT, ["-Dbench_no_audit=true", "-Dbench_no_encrypt=false"]),
+                     (BUILD_NOENC, ["-Dbench_no_audit=false", "-Dbench_no_encrypt=true"])):
         opts = BUILD_OPTS + extra
         if (b / "build.ninja").exists():
-            run(["meson", "configure", str(b), *opts], timeout=300)
+            # --reconfigure also picks up options added since the tree was set up
+            run(["meson", "setup", "--reconfigure", str(b), *opts], timeout=300, cwd=REPO)
         else:
             run(["meson", "setup", str(b), *opts], timeout=300, cwd=REPO)
         log(f"building {b.name} ({' '.join(opts)})")
@@ -567,6 +572,7 @@ def curl_transfer(pids, method: str, url: str, cafile: Path, src: Path | None,
     if method == "PUT":
         cmd += ["-X", "PUT", "-T", str(src)]
     cmd.append(url)
+    os.sync()       # earlier transfers' dirty pages are not this one's cost
     c0 = cpu_s(pids)
     p = run(cmd, timeout=320)
     time.sleep(0.2)
@@ -891,6 +897,49 @@ def bench(base: Path, table: Table, info: list, started: str, load0: str,
         except CaseError as e:
             kura.stop()
             table.error("GET /api/v1/me audit on vs off", ">= 90% of off", str(e))
+
+    if want("noencrypt"):
+        try:
+            # rounds of back-to-back pairs of fresh processes over the same
+            # data dir (encrypting build, then the NO-ENCRYPT build), so
+            # drift in the machine's state hits both alike; each build
+            # uploads its own file, since neither can read the other's
+            res = {"on": ([], []), "off": ([], [])}
+            for rnd in range(FILE_RUNS):
+                for label, binary in (("on", BUILD / "kura"),
+                                      ("off", BUILD_NOENC / "kura")):
+                    kura.start(binary, SERVER_CPU)
+                    s2 = kura.login(account)
+                    h2 = {"Cookie": s2["cookie"], "X-CSRF-Token": s2["csrf"]}
+                    pid = kura.req("POST", "/api/v1/projects",
+                                   {"name": f"enc-{label}-{rnd}"}, s2,
+                                   expect=(201,)).json()["id"]
+                    fid = kura.req("POST", f"/api/v1/projects/{pid}/files",
+                                   {"name": "big.bin"}, s2,
+                                   expect=(200, 201)).json()["id"]
+                    content = kura.url(f"/api/v1/projects/{pid}/files/{fid}/content")
+                    res[label][0].append(curl_transfer(
+                        kura.pids, "PUT", content, kura.cert, big,
+                        {**h2, "Content-Type": "application/octet-stream"},
+                        (200, 201), f"kura PUT 256 MiB (encrypt {label})"))
+                    res[label][1].append(curl_transfer(
+                        kura.pids, "GET", content, kura.cert, None,
+                        {"Cookie": s2["cookie"]}, (200,),
+                        f"kura GET 256 MiB (encrypt {label})"))
+                    kura.stop()
+            for i, what in ((0, "upload"), (1, "download")):
+                on, off = best(res["on"][i]), best(res["off"][i])
+                loss = (1 - on["mibps"] / off["mibps"]) * 100
+                table.add(f"256 MiB {what} encryption overhead",
+                          f"{on['mibps']:.0f} MiB/s", f"{off['mibps']:.0f} MiB/s (off)",
+                          f"{loss:.0f}% slower", "<= 10% slower", loss <= 10)
+                info.append(f"encryption {what} (best of {FILE_RUNS} alternating "
+                            f"pairs): server CPU {on['cpu_s']:.2f} s with, "
+                            f"{off['cpu_s']:.2f} s without (NO-ENCRYPT bench build: "
+                            f"same framing, AES-256-GCM replaced by a copy)")
+        except CaseError as e:
+            kura.stop()
+            table.error("256 MiB encryption overhead", "<= 10% slower", str(e))
 
     if want("signin"):
         try:

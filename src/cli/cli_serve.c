@@ -168,6 +168,12 @@ cli_serve(int argc, char **argv)
 		cli_err("cannot start the housekeeping thread: %s", kura_strerror(err));
 		goto out;
 	}
+#ifdef KURA_BENCH_NO_AUDIT
+	log_warn("BENCHMARK-ONLY BUILD: requests are NOT audited; never use in production");
+#endif
+#ifdef KURA_BENCH_NO_ENCRYPT
+	log_warn("BENCHMARK-ONLY BUILD: file content is NOT encrypted; never use in production");
+#endif
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		log_info("listening on https://%s", cfg->listen[i]);
 

@@ -502,8 +502,21 @@ kcrypto_chunk_seal(const struct kcrypto_tkeys *set, const void *ad, size_t adlen
 		return KURA_EINVAL;
 	if ((key = kcrypto_tkeys_newest(set)) == NULL)
 		return KURA_ENOENT;
+#ifdef KURA_BENCH_NO_ENCRYPT
+	/* Benchmark-only build: same framing, plaintext copied, no AEAD. */
+	(void)ad;
+	(void)adlen;
+	if (ptlen > outcap || outcap - ptlen < KCRYPTO_NONCE_LEN + KCRYPTO_TAG_LEN)
+		return KURA_ERANGE;
+	memset(out, 0, KCRYPTO_NONCE_LEN);
+	memcpy(out + KCRYPTO_NONCE_LEN, pt, ptlen);
+	memset(out + KCRYPTO_NONCE_LEN + ptlen, 0, KCRYPTO_TAG_LEN);
+	*ret_len = ptlen + KCRYPTO_NONCE_LEN + KCRYPTO_TAG_LEN;
+	err = KURA_OK;
+#else
 	err = kcrypto_aead_seal(TKEY_DEK(key), ad, adlen, pt, ptlen, out, outcap,
 	    ret_len);
+#endif
 	if (err == KURA_OK)
 		*ret_version = key->version;
 	return err;
@@ -520,6 +533,16 @@ kcrypto_chunk_open(const struct kcrypto_tkeys *set, uint32_t version,
 		return KURA_EINVAL;
 	if ((key = tkeys_find(set, version)) == NULL)
 		return KURA_ECRYPTO;
+#ifdef KURA_BENCH_NO_ENCRYPT
+	(void)ad;
+	(void)adlen;
+	if (inlen < KCRYPTO_NONCE_LEN + KCRYPTO_TAG_LEN ||
+	    inlen - KCRYPTO_NONCE_LEN - KCRYPTO_TAG_LEN > outcap)
+		return KURA_ECRYPTO;
+	memcpy(out, in + KCRYPTO_NONCE_LEN, inlen - KCRYPTO_NONCE_LEN - KCRYPTO_TAG_LEN);
+	*ret_len = inlen - KCRYPTO_NONCE_LEN - KCRYPTO_TAG_LEN;
+	return KURA_OK;
+#endif
 	return kcrypto_aead_open(TKEY_DEK(key), ad, adlen, in, inlen, out, outcap,
 	    ret_len);
 }
