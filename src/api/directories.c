@@ -14,6 +14,7 @@
  * directory needs recursive=true; it gives back the usage of every file
  * below and removes their content files after the commit.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,6 +118,13 @@ dir_json(struct http_req *req, const struct store_dir *d)
 	    "name", name, "labels", labels,
 	    "created", api_time(a, d->created_us),
 	    "updated", api_time(a, d->updated_us));
+}
+
+/* dir_json for ws_reply_page. */
+static json_t *
+dir_json_row(struct http_req *req, const void *row)
+{
+	return dir_json(req, row);
 }
 
 static void
@@ -295,11 +303,10 @@ api_dirs_list(struct http_req *req)
 	struct api_auth *a = api_auth(req);
 	struct app *app = req->app;
 	const char *pid = http_param(req, "pid"), *parent = http_query(req, "parent_id");
-	const char *cursor, *last = NULL;
+	const char *cursor;
 	struct store_dir *list = NULL;
 	char (*ids)[STORE_ID_MAX] = NULL;
-	size_t n = 0, nids = 0, limit, shown = 0;
-	json_t *items = NULL, *next = NULL;
+	size_t n = 0, nids = 0, limit;
 	bool filter;
 	kura_err err;
 
@@ -318,31 +325,10 @@ api_dirs_list(struct http_req *req)
 		http_reply_kura_err(req, err == KURA_ENOENT ? KURA_EIO : err);
 		goto out;
 	}
-	items = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *j;
-		if ((cursor != NULL && strcmp(list[i].id, cursor) <= 0) ||
-		    (filter && !ws_id_in((const char (*)[STORE_ID_MAX])ids, nids,
-		    list[i].id)))
-			continue;
-		if (shown == limit) {
-			next = json_string(last);
-			break;
-		}
-		if ((j = dir_json(req, &list[i])) == NULL) {
-			http_reply_error(req, 500, "internal", "internal error");
-			goto out;
-		}
-		json_array_append_new(items, j);
-		last = list[i].id;
-		shown++;
-	}
-	http_reply_json(req, 200, json_pack("{s:O,s:o}", "items", items,
-	    "next_cursor", next ? next : json_null()));
-	next = NULL;
+	ws_reply_page(req, list, n, sizeof(*list),
+	    offsetof(struct store_dir, id), dir_json_row, cursor, limit, filter,
+	    (const char (*)[STORE_ID_MAX])ids, nids);
 out:
-	json_decref(items);
-	json_decref(next);
 	store_dir_list_free(list, n);
 	free(ids);
 }

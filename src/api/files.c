@@ -9,6 +9,7 @@
  * file is removed).  Downloads are served as attachments with nosniff,
  * with HTTP Range; every chunk is authenticated before it is sent.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,13 @@ file_json(struct http_req *req, const struct store_file *f, bool versions)
 	}
 	store_version_list_free(list, n);
 	return j;
+}
+
+/* A row of the file list (without versions), for ws_reply_page. */
+static json_t *
+file_list_row(struct http_req *req, const void *row)
+{
+	return file_json(req, row, false);
 }
 
 /* Load {fid} of project {pid} after checking access; replies and returns
@@ -211,13 +219,11 @@ api_files_list(struct http_req *req)
 	struct api_auth *a = api_auth(req);
 	struct app *app = req->app;
 	const char *pid = http_param(req, "pid"), *dir = http_query(req, "directory_id");
-	const char *cursor = http_query(req, "cursor"), *lim = http_query(req, "limit");
+	const char *cursor;
 	struct store_file *list = NULL;
 	char (*ids)[STORE_ID_MAX] = NULL;
-	size_t n = 0, nids = 0, shown = 0;
-	uint64_t limit = 50;
+	size_t n = 0, nids = 0, limit;
 	bool filter;
-	json_t *items, *next = NULL;
 
 	if (ws_project_access(req, pid, WS_VIEW, NULL) == WS_NONE)
 		return;
@@ -225,12 +231,8 @@ api_files_list(struct http_req *req)
 		api_bad_field(req, "directory_id", "not a directory id");
 		return;
 	}
-	if ((lim != NULL && kura_parse_u64(lim, 1, 200, &limit) != KURA_OK) ||
-	    (cursor != NULL && !kcrypto_id_valid(cursor, "fil"))) {
-		api_bad_field(req, "query", "limit is 1 to 200; cursor is a file id");
-		return;
-	}
-	if (!ws_label_filter(req, "file", &ids, &nids, &filter))
+	if (!api_page_args(req, "fil", &cursor, &limit) ||
+	    !ws_label_filter(req, "file", &ids, &nids, &filter))
 		return;
 	if (store_file_list(app->store, &a->ctx, pid, dir ? dir : STORE_ROOT_DIR,
 	    &list, &n) != KURA_OK) {
@@ -238,26 +240,11 @@ api_files_list(struct http_req *req)
 		http_reply_error(req, 500, "internal", "internal error");
 		return;
 	}
-	items = json_array();
-	for (size_t i = 0; i < n; i++) {
-		if (cursor != NULL && strcmp(list[i].id, cursor) <= 0)
-			continue;
-		if (filter && !ws_id_in((const char (*)[STORE_ID_MAX])ids, nids,
-		    list[i].id))
-			continue;
-		if (shown == limit) {
-			/* more remain: continue after the last id shown */
-			next = json_string(json_string_value(json_object_get(
-			    json_array_get(items, shown - 1), "id")));
-			break;
-		}
-		json_array_append_new(items, file_json(req, &list[i], false));
-		shown++;
-	}
+	ws_reply_page(req, list, n, sizeof(*list),
+	    offsetof(struct store_file, id), file_list_row, cursor, limit, filter,
+	    (const char (*)[STORE_ID_MAX])ids, nids);
 	store_file_list_free(list, n);
 	free(ids);
-	http_reply_json(req, 200, json_pack("{s:o,s:o}", "items", items,
-	    "next_cursor", next ? next : json_null()));
 }
 
 /* GET /api/v1/projects/{pid}/files/{fid} */

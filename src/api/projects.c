@@ -19,6 +19,7 @@
  * through the blind index of purpose "project".  A project always keeps
  * at least one owner.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,13 @@ project_json(struct http_req *req, const struct store_project *p)
 	    "role", role[0] ? role : NULL, "created_by", p->created_by,
 	    "created", api_time(a, p->created_us),
 	    "updated", api_time(a, p->updated_us));
+}
+
+/* project_json for ws_reply_page. */
+static json_t *
+project_json_row(struct http_req *req, const void *row)
+{
+	return project_json(req, row);
 }
 
 static void
@@ -261,10 +269,9 @@ api_projects_list(struct http_req *req)
 	struct app *app = req->app;
 	struct store_project *list = NULL;
 	char (*ids)[STORE_ID_MAX] = NULL;
-	const char *cursor, *last = NULL;
-	size_t n = 0, nids = 0, limit, shown = 0;
+	const char *cursor;
+	size_t n = 0, nids = 0, limit;
 	bool filter;
-	json_t *items = NULL, *next = NULL;
 	kura_err err;
 
 	if (!api_page_args(req, "prj", &cursor, &limit) ||
@@ -276,32 +283,10 @@ api_projects_list(struct http_req *req)
 		internal(req, "project list", err);
 		goto out;
 	}
-	items = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *j;
-		if ((cursor != NULL && strcmp(list[i].id, cursor) <= 0) ||
-		    (filter && !ws_id_in((const char (*)[STORE_ID_MAX])ids, nids,
-		    list[i].id)))
-			continue;
-		if (shown == limit) {
-			/* more remain: the cursor is the last id shown */
-			next = json_string(last);
-			break;
-		}
-		if ((j = project_json(req, &list[i])) == NULL) {
-			internal(req, "project does not open", KURA_ECRYPTO);
-			goto out;
-		}
-		json_array_append_new(items, j);
-		last = list[i].id;
-		shown++;
-	}
-	http_reply_json(req, 200, json_pack("{s:O,s:o}", "items", items,
-	    "next_cursor", next ? next : json_null()));
-	next = NULL;
+	ws_reply_page(req, list, n, sizeof(*list),
+	    offsetof(struct store_project, id), project_json_row, cursor, limit, filter,
+	    (const char (*)[STORE_ID_MAX])ids, nids);
 out:
-	json_decref(items);
-	json_decref(next);
 	store_project_list_free(list, n);
 	free(ids);
 }

@@ -13,6 +13,7 @@
  * microseconds and shown in the tenant's zone; "file_ids" (at most
  * TASK_FILES_MAX, each a file of the project) are the task's links.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -254,6 +255,13 @@ task_json(struct http_req *req, const struct store_task *t)
 	    "updated", api_time(a, t->updated_us));
 }
 
+/* task_json for ws_reply_page. */
+static json_t *
+task_json_row(struct http_req *req, const void *row)
+{
+	return task_json(req, row);
+}
+
 static void
 reply_task(struct http_req *req, unsigned status, const struct store_task *t)
 {
@@ -359,11 +367,10 @@ api_tasks_list(struct http_req *req)
 	const char *pid = http_param(req, "pid");
 	const char *status = http_query(req, "status");
 	const char *assignee = http_query(req, "assignee_id");
-	const char *cursor, *last = NULL;
+	const char *cursor;
 	struct store_task *list = NULL;
 	char (*ids)[STORE_ID_MAX] = NULL;
-	size_t n = 0, nids = 0, limit, shown = 0;
-	json_t *items = NULL, *next = NULL;
+	size_t n = 0, nids = 0, limit;
 	bool filter;
 	kura_err err;
 
@@ -385,31 +392,10 @@ api_tasks_list(struct http_req *req)
 		http_reply_kura_err(req, err == KURA_ENOENT ? KURA_EIO : err);
 		goto out;
 	}
-	items = json_array();
-	for (size_t i = 0; i < n; i++) {
-		json_t *j;
-		if ((cursor != NULL && strcmp(list[i].id, cursor) <= 0) ||
-		    (filter && !ws_id_in((const char (*)[STORE_ID_MAX])ids, nids,
-		    list[i].id)))
-			continue;
-		if (shown == limit) {
-			next = json_string(last);
-			break;
-		}
-		if ((j = task_json(req, &list[i])) == NULL) {
-			http_reply_error(req, 500, "internal", "internal error");
-			goto out;
-		}
-		json_array_append_new(items, j);
-		last = list[i].id;
-		shown++;
-	}
-	http_reply_json(req, 200, json_pack("{s:O,s:o}", "items", items,
-	    "next_cursor", next ? next : json_null()));
-	next = NULL;
+	ws_reply_page(req, list, n, sizeof(*list),
+	    offsetof(struct store_task, id), task_json_row, cursor, limit, filter,
+	    (const char (*)[STORE_ID_MAX])ids, nids);
 out:
-	json_decref(items);
-	json_decref(next);
 	store_task_list_free(list, n);
 	free(ids);
 }

@@ -156,6 +156,48 @@ ws_id_in(const char (*ids)[STORE_ID_MAX], size_t n, const char *id)
 }
 
 void
+ws_reply_page(struct http_req *req, const void *rows, size_t n, size_t stride,
+    size_t id_off, json_t *(*to_json)(struct http_req *req, const void *row),
+    const char *cursor, size_t limit, bool filter,
+    const char (*ids)[STORE_ID_MAX], size_t nids)
+{
+	const char *last = NULL;
+	json_t *items = json_array(), *next = NULL;
+	size_t shown = 0;
+
+	if (items == NULL) {
+		http_reply_error(req, 500, "internal", "internal error");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const void *row = (const char *)rows + i * stride;
+		const char *id = (const char *)row + id_off;
+		json_t *j;
+
+		if ((cursor != NULL && strcmp(id, cursor) <= 0) ||
+		    (filter && !ws_id_in(ids, nids, id)))
+			continue;
+		if (shown == limit) {
+			/* more remain: the cursor is the last id shown */
+			next = json_string(last);
+			break;
+		}
+		if ((j = to_json(req, row)) == NULL) {
+			log_error("request %s: a listed row does not open",
+			    req->request_id);
+			json_decref(items);
+			http_reply_error(req, 500, "internal", "internal error");
+			return;
+		}
+		json_array_append_new(items, j);
+		last = id;
+		shown++;
+	}
+	http_reply_json(req, 200, json_pack("{s:o,s:o}", "items", items,
+	    "next_cursor", next ? next : json_null()));
+}
+
+void
 ws_blobs_delete(struct http_req *req, const char (*blobs)[STORE_ID_MAX], size_t n)
 {
 	struct api_auth *a = api_auth(req);

@@ -40,6 +40,15 @@ kura_err ws_labels_store(struct http_req *req, const char *resource_type,
 bool ws_label_filter(struct http_req *req, const char *resource_type,
     char (**ret_ids)[STORE_ID_MAX], size_t *ret_n, bool *ret_active);
 bool ws_id_in(const char (*ids)[STORE_ID_MAX], size_t n, const char *id);
+/* Reply 200 {"items","next_cursor"} with one keyset page of rows: n
+ * structs of `stride` bytes sorted by the id at `id_off`; the rows after
+ * cursor (if any) whose id is in ids (if filter), at most limit.  A row
+ * that to_json cannot turn into JSON (NULL) makes the answer a 500. */
+void ws_reply_page(struct http_req *req, const void *rows, size_t n,
+    size_t stride, size_t id_off,
+    json_t *(*to_json)(struct http_req *req, const void *row),
+    const char *cursor, size_t limit, bool filter,
+    const char (*ids)[STORE_ID_MAX], size_t nids);
 /* The tenant's quota defaults (operators set per-tenant quotas). */
 void ws_quota_defaults(uint64_t *ret_bytes, uint64_t *ret_files);
 /* Remove content files after their rows were deleted (best effort:

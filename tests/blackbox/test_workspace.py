@@ -278,6 +278,39 @@ def test_iam2_list_paging(srv):
         expect_error(t.admin.get(f"/api/v1/projects?{q}"), 400, "invalid_field")
 
 
+def test_iam2_workspace_lists_paging_with_label_filter(srv):
+    """Directories, files and tasks page the same way as projects: limit
+    and next_cursor walk every item once, also under ?label=, and a bad
+    limit or cursor is 400 naming it."""
+    t = Tenant(srv)
+    pid = new_project(t.admin)["id"]
+    base = f"/api/v1/projects/{pid}"
+    makers = {"directories": (lambda **kw: new_dir(t.admin, pid, **kw), "dir"),
+              "files": (lambda **kw: new_file(t.admin, pid, **kw), "fil"),
+              "tasks": (lambda **kw: new_task(t.admin, pid, **kw), "tsk")}
+    for kind, (make, prefix) in makers.items():
+        tagged = sorted(make(labels=["pick"])["id"] for _ in range(5))
+        others = [make(labels=["other"])["id"] for _ in range(2)]
+        for label, want in (("pick", tagged), (None, sorted(tagged + others))):
+            seen, cursor = [], None
+            while True:
+                q = f"{base}/{kind}?limit=2" + (f"&label={label}" if label else "") + \
+                    (f"&cursor={cursor}" if cursor else "")
+                doc = ok(t.admin.get(q))
+                assert len(doc["items"]) <= 2
+                seen += [x["id"] for x in doc["items"]]
+                cursor = doc["next_cursor"]
+                if cursor is None:
+                    break
+            assert seen == want, (kind, label)
+        for q, field in (("limit=0", "limit"), ("limit=201", "limit"),
+                         ("cursor=prj_" + "0" * 32, "cursor"), ("cursor=x", "cursor")):
+            r = t.admin.get(f"{base}/{kind}?{q}")
+            expect_error(r, 400, "invalid_field")
+            assert field in r.json()["error"]["message"], (kind, q, r.text)
+        assert prefix in tagged[0]
+
+
 # ---------------------------------------------------------------- DAT-1
 
 def test_dat1_labels_on_every_resource_and_filter(team):
