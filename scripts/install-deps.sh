@@ -4,7 +4,8 @@
 set -eu
 
 build="meson ninja-build pkg-config gcc python3 libgnutls28-dev libsodium-dev
-  libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev libarchive-dev tzdata"
+  libjansson-dev libsqlite3-dev libinih-dev libmicrohttpd-dev libarchive-dev
+  libqrencode-dev tzdata"
 run="$build"
 test="$build libcmocka-dev clang libclang-rt-14-dev python3-pytest
   python3-requests python3-pyotp oathtool openssl sqlite3 faketime

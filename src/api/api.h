@@ -127,6 +127,7 @@ void api_auth_mfa(struct http_req *req);
 void api_auth_logout(struct http_req *req);
 void api_auth_logout_all(struct http_req *req);
 void api_auth_accept_invitation(struct http_req *req);
+void api_auth_invitation(struct http_req *req);
 void api_me_get(struct http_req *req);
 void api_me_password(struct http_req *req);
 void api_me_sessions(struct http_req *req);

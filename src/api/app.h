@@ -51,5 +51,8 @@ kura_err app_tenant_keys(struct app *app, const struct store_tctx *ctx,
 /* handlers (one file per resource) */
 void api_healthz(struct http_req *req);
 void api_readyz(struct http_req *req);
+void api_console_redirect(struct http_req *req);
+void api_console_index(struct http_req *req);
+void api_console_file(struct http_req *req);
 
 #endif

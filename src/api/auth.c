@@ -482,6 +482,50 @@ invalid_invitation(struct http_req *req)
 	    "the invitation is not valid or has expired; ask your administrator for a new one");
 }
 
+/*
+ * Find the invited user of an invitation token still open (not used, not
+ * expired, tenant active) and load the tenant's keys and settings into a
+ * new req->auth.  hash receives the token's lookup hash; *ret_u the user
+ * (free with store_user_free).  On failure it has answered
+ * invalid_invitation (or busy) and returns false.
+ */
+static bool
+invitation_open(struct http_req *req, const char *token,
+    char hash[STORE_INDEX_MAX], struct store_user **ret_u)
+{
+	struct app *app = req->app;
+	struct api_auth *a;
+	struct store_user *u = NULL;
+
+	*ret_u = NULL;
+	a = kura_calloc(1, sizeof(*a));
+	if (a == NULL) {
+		http_reply_error(req, 503, "busy", "the server is busy, try again");
+		return false;
+	}
+	req->auth = a;
+	if (strlen(token) > 256 ||
+	    kcrypto_sha256_hex(token, strlen(token), hash) != KURA_OK ||
+	    store_user_get_by_invite(app->store, hash, &u) != KURA_OK ||
+	    strcmp(u->status, "invited") != 0 ||
+	    u->invite_expires_us <= kura_now_us()) {
+		store_user_free(u);
+		invalid_invitation(req);
+		return false;
+	}
+	snprintf(a->ctx.tenant_id, sizeof(a->ctx.tenant_id), "%s", u->tenant_id);
+	if (store_tenant_get(app->store, a->ctx.tenant_id, &a->tenant) != KURA_OK ||
+	    strcmp(a->tenant->status, "active") != 0 ||
+	    app_tenant_keys(app, &a->ctx, &a->keys) != KURA_OK ||
+	    api_settings_load(app, &a->ctx, a->keys, &a->settings) != KURA_OK) {
+		store_user_free(u);
+		invalid_invitation(req);
+		return false;
+	}
+	*ret_u = u;
+	return true;
+}
+
 static void
 accept_run(struct http_req *req)
 {
@@ -494,30 +538,11 @@ accept_run(struct http_req *req)
 	int64_t now = kura_now_us();
 	kura_err err;
 
-	a = kura_calloc(1, sizeof(*a));
-	if (a == NULL) {
-		http_reply_error(req, 503, "busy", "the server is busy, try again");
+	if (!invitation_open(req, w->code, hash, &u))
 		return;
-	}
-	req->auth = a;
-	if (strlen(w->code) > 256 ||
-	    kcrypto_sha256_hex(w->code, strlen(w->code), hash) != KURA_OK ||
-	    store_user_get_by_invite(app->store, hash, &u) != KURA_OK ||
-	    strcmp(u->status, "invited") != 0 || u->invite_expires_us <= now) {
-		store_user_free(u);
-		invalid_invitation(req);
-		return;
-	}
-	snprintf(a->ctx.tenant_id, sizeof(a->ctx.tenant_id), "%s", u->tenant_id);
 	store_user_free(u);
 	u = NULL;
-	if (store_tenant_get(app->store, a->ctx.tenant_id, &a->tenant) != KURA_OK ||
-	    strcmp(a->tenant->status, "active") != 0 ||
-	    app_tenant_keys(app, &a->ctx, &a->keys) != KURA_OK ||
-	    api_settings_load(app, &a->ctx, a->keys, &a->settings) != KURA_OK) {
-		invalid_invitation(req);
-		return;
-	}
+	a = req->auth;
 	if (auth_password_check(&a->settings.password, w->password, &why) != KURA_OK) {
 		http_reply_error(req, 400, "password_policy", why);
 		return;
@@ -581,4 +606,38 @@ api_auth_accept_invitation(struct http_req *req)
 	req->work = w;
 	req->work_free = login_work_free;
 	http_defer(req, accept_run);
+}
+
+/*
+ * POST /api/v1/auth/invitation {"token"}: what the invitation page shows
+ * before the password is set: the contract and login id the invitation is
+ * for, and the tenant's password policy (checked as the user types).  The
+ * token travels in the body, never in a URL.
+ */
+void
+api_auth_invitation(struct http_req *req)
+{
+	static const char *const fields[] = { "token", NULL };
+	char hash[STORE_INDEX_MAX];
+	struct store_user *u = NULL;
+	struct api_auth *a;
+	const char *token;
+	json_t *login;
+
+	if (!api_only_fields(req, fields) || !api_str(req, "token", true, &token) ||
+	    !invitation_open(req, token, hash, &u))
+		return;
+	a = req->auth;
+	login = api_open_json(a->keys, "users", "login_id", u->id, &u->login_id);
+	if (login == NULL) {
+		store_user_free(u);
+		http_reply_error(req, 500, "internal", "internal error");
+		return;
+	}
+	http_reply_json(req, 200, json_pack("{s:s,s:o,s:{s:I,s:I}}",
+	    "contract_id", a->tenant->contract_id, "login_id", login,
+	    "password_policy",
+	    "min_length", (json_int_t)a->settings.password.min_len,
+	    "min_classes", (json_int_t)a->settings.password.min_classes));
+	store_user_free(u);
 }

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <qrencode.h>
+
 #include "api/api.h"
 #include "auth/totp.h"
 #include "core/buf.h"
@@ -40,6 +42,13 @@ api_me_get(struct http_req *req)
 	    &a->tenant->name),
 	    "region", a->tenant->region, "timezone", a->tenant->timezone));
 	json_object_set_new(u, "via_token", json_boolean(a->via_token));
+	/* what the console needs without settings.read: the policy a new
+	 * password must meet, and the idle timeout it warns about */
+	json_object_set_new(u, "password_policy", json_pack("{s:I,s:I}",
+	    "min_length", (json_int_t)a->settings.password.min_len,
+	    "min_classes", (json_int_t)a->settings.password.min_classes));
+	json_object_set_new(u, "idle_timeout_seconds",
+	    json_integer(a->settings.idle_timeout_s));
 	free(perms);
 	http_reply_json(req, 200, u);
 }
@@ -203,6 +212,37 @@ api_me_session_delete(struct http_req *req)
 }
 
 /* POST /api/v1/me/mfa/totp: a new pending secret and its otpauth URI. */
+/*
+ * The otpauth URI as a QR code (libqrencode, error correction M): {"size":
+ * N, "modules": N*N '0'/'1' row by row}.  The console draws it on a canvas,
+ * so the secret never becomes an image URL or leaves the page.  NULL when
+ * it cannot be made (the secret and URI still let the user type it in).
+ */
+static json_t *
+qr_json(const char *text)
+{
+	QRcode *qr = QRcode_encodeString(text, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
+	json_t *ret = NULL;
+	char *bits;
+	size_t n;
+
+	if (qr == NULL)
+		return NULL;
+	n = (size_t)qr->width * (size_t)qr->width;
+	bits = malloc(n + 1);
+	if (bits != NULL) {
+		for (size_t i = 0; i < n; i++)
+			bits[i] = (qr->data[i] & 1) ? '1' : '0';
+		bits[n] = '\0';
+		ret = json_pack("{s:i,s:s}", "size", qr->width, "modules", bits);
+		kura_wipe(bits, n);
+		free(bits);
+	}
+	kura_wipe(qr->data, n);
+	QRcode_free(qr);
+	return ret;
+}
+
 void
 api_me_totp_start(struct http_req *req)
 {
@@ -253,8 +293,8 @@ api_me_totp_start(struct http_req *req)
 	json_decref(login);
 	if (err)
 		goto out;
-	http_reply_json(req, 200, json_pack("{s:s,s:s}", "secret", b32,
-	    "otpauth_uri", uri.data));
+	http_reply_json(req, 200, json_pack("{s:s,s:s,s:o*}", "secret", b32,
+	    "otpauth_uri", uri.data, "qr", qr_json(uri.data)));
 out:
 	kura_wipe(raw, sizeof(raw));
 	kura_wipe(b32, sizeof(b32));

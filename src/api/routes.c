@@ -22,8 +22,17 @@ const struct http_route api_routes[] = {
 	{ HTTP_GET, "/healthz", api_healthz, "public", NULL, 0, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_PROBE },
 	{ HTTP_GET, "/readyz", api_readyz, "public", NULL, 0, HTTP_ROUTE_PUBLIC | HTTP_ROUTE_PROBE },
 
+	/* the web console (console.c): static files embedded at build time;
+	 * public and not audited, like every route outside /api */
+	{ HTTP_GET, "/", api_console_redirect, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+	{ HTTP_GET, "/console", api_console_redirect, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+	{ HTTP_GET, "/console/", api_console_index, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+	{ HTTP_GET, "/console/{f}", api_console_file, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+	{ HTTP_GET, "/console/{d}/{f}", api_console_file, "public", NULL, 0, HTTP_ROUTE_PUBLIC },
+
 	{ HTTP_POST, "/api/v1/auth/login", api_auth_login, "public", "auth.login", 8 * KIB, PUB },
 	{ HTTP_POST, "/api/v1/auth/mfa", api_auth_mfa, "public", "auth.mfa", 4 * KIB, PUB },
+	{ HTTP_POST, "/api/v1/auth/invitation", api_auth_invitation, "public", "auth.invitation_read", 4 * KIB, PUB },
 	{ HTTP_POST, "/api/v1/auth/accept-invitation", api_auth_accept_invitation, "public", "auth.accept_invitation", 8 * KIB, PUB },
 	{ HTTP_POST, "/api/v1/auth/logout", api_auth_logout, "self", "auth.logout", 0, SETUP | SES },
 	{ HTTP_POST, "/api/v1/auth/logout-all", api_auth_logout_all, "self", "auth.logout_all", 0, SETUP | SES },
