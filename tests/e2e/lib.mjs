@@ -120,7 +120,9 @@ export async function newPage(browser, base, lang) {
 	page.kuraErrors = [];
 	page.on('console', m => { if (m.type() === 'error') page.kuraErrors.push(m.text()); });
 	page.on('pageerror', e => page.kuraErrors.push(String(e)));
-	await page.addInitScript(l => { try { localStorage.setItem('kura.lang', l); } catch (e) { /* none */ } }, lang);
+	await page.addInitScript(l => {
+		try { if (!localStorage.getItem('kura.lang')) localStorage.setItem('kura.lang', l); } catch (e) { /* none */ }
+	}, lang);
 	return page;
 }
 

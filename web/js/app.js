@@ -1,7 +1,7 @@
 // The console: boot, the signed-in state, the hash router, the layout
 // and the idle-timeout warning.  Screens live in view-*.js; each exports
 // `views`: [{path, nav, section, perm, render(ctx)}].
-import { h, clear, button, setZone, say } from './dom.js';
+import { h, fill, button, setZone, say } from './dom.js';
 import { t, lang, setLang, loadCatalogues } from './i18n.js';
 import { api, setCsrf, hasCsrf, setSignedOutHandler, lastActivityAt } from './api.js';
 import * as auth from './view-auth.js';
@@ -94,7 +94,7 @@ function layout(active) {
 		button(t('nav.sign_out'), signOut, 'link', { 'data-testid': 'sign-out' }));
 	const idle = h('div', { id: 'idle-warning', class: 'idle-warning', hidden: true, role: 'alertdialog',
 		'aria-live': 'assertive' });
-	clear(root).append(top, idle, h('div', { class: 'body' }, nav, main));
+	fill(root, top, idle, h('div', { class: 'body' }, nav, main));
 	return main;
 }
 
@@ -172,7 +172,7 @@ function idleTick() {
 	if (left <= 60000) {
 		const secs = Math.ceil(left / 1000);
 		if (box.hidden) {
-			clear(box).append(
+			fill(box, 
 				h('span', { class: 'idle-text' }, t('idle.warning', { seconds: secs })),
 				button(t('idle.stay'), async () => {
 					try { await api('GET', '/api/v1/me'); } catch (e) { return; }

@@ -36,6 +36,20 @@ export function clear(el) {
 	return el;
 }
 
+// Replace el's content with children (null, false and arrays as in h()).
+export function fill(el, ...children) {
+	clear(el);
+	add(el, children);
+	return el;
+}
+
+// A long id shown short, whole in its tooltip and for screen readers.
+export function shortId(id) {
+	if (!id) return '';
+	const s = id.length > 16 ? `${id.slice(0, 12)}…` : id;
+	return h('span', { class: 'mono small', title: id, 'aria-label': id }, s);
+}
+
 let uid = 0;
 export function nextId(prefix) {
 	uid += 1;

@@ -1,7 +1,7 @@
 // Public screens: sign-in, the second step (TOTP or recovery code) and
 // invitation acceptance.  Every sign-in failure shows one generic message,
 // whatever the cause (wrong password, unknown user, lockout, allowlist).
-import { h, clear, field, input, say, errorText } from './dom.js';
+import { h, fill, field, input, say, errorText } from './dom.js';
 import { t } from './i18n.js';
 import { api } from './api.js';
 
@@ -9,7 +9,7 @@ let prefill = {};          // contract and login id after an invitation
 let inviteToken = null;    // kept in memory once read out of the URL
 
 function card(ctx, titleKey, ...content) {
-	clear(ctx.root).append(h('div', { class: 'auth-page' },
+	fill(ctx.root, h('div', { class: 'auth-page' },
 		h('main', { class: 'auth-card', id: 'main' },
 			h('div', { class: 'auth-head' },
 				h('div', { class: 'brand' }, 'kura'), ctx.langSwitch()),

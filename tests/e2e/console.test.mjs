@@ -1,0 +1,302 @@
+// The console's frame and its own screens in a real Chromium: static
+// files and CSP, sign-in with two-step verification (codes from
+// oathtool), recovery codes, language switch and catalogue completeness,
+// the idle-timeout warning and return to sign-in, the audit log viewer
+// with verification and exports, alerts.  Evidence for issue 6.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startKura, launch, newPage, signIn, shot, missingKeys, totp, Api, ROOT } from './lib.mjs';
+
+let kura, browser, base, info;
+
+// a source file without its // comments
+const code = f => readFileSync(f, 'utf8').split('\n').filter(l => !/^\s*\/\//.test(l)).join('\n');
+const langs = ['en', 'ja'];
+
+before(async () => {
+	kura = await startKura();
+	info = kura.info;
+	base = info.base_url;
+	browser = await launch();
+});
+
+after(async () => {
+	if (browser) await browser.close();
+	if (kura) await kura.stop();
+});
+
+test('console files are served with the strict CSP; unknown files are JSON 404s', async () => {
+	const api = new Api(base);
+	const idx = await api.request('GET', '/console/');
+	assert.equal(idx.status, 200);
+	assert.match(idx.headers['content-type'], /^text\/html/);
+	assert.match(idx.headers['content-security-policy'], /default-src 'self'/);
+	assert.doesNotMatch(idx.headers['content-security-policy'], /unsafe-inline|unsafe-eval/);
+	assert.doesNotMatch(idx.text, /<script>|\sstyle=|\son[a-z]+=/i, 'no inline script, style or handler');
+	const js = await api.request('GET', '/console/js/app.js');
+	assert.equal(js.status, 200);
+	assert.match(js.headers['content-type'], /^text\/javascript/);
+	for (const bad of ['/console/nope.js', '/console/js/..%2f..%2fkura.ini', '/console/../kura.ini']) {
+		const r = await api.request('GET', bad);
+		assert.equal(r.status, 404, bad);
+		assert.equal(r.json.error.code, 'not_found');
+	}
+	const root = await api.request('GET', '/');
+	assert.equal(root.status, 302);
+	assert.equal(root.headers.location, '/console/');
+});
+
+test('no inline markup sinks in the console source', () => {
+	for (const f of readdirSync(join(ROOT, 'web', 'js'))) {
+		const src = code(join(ROOT, 'web', 'js', f));
+		assert.doesNotMatch(src, /innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|new Function/, f);
+	}
+});
+
+test('catalogues: the same keys in ja and en, none empty, every t() key exists', () => {
+	const dir = join(ROOT, 'web', 'i18n');
+	const cat = { en: {}, ja: {} };
+	for (const f of readdirSync(dir)) {
+		const c = JSON.parse(readFileSync(join(dir, f), 'utf8'));
+		for (const l of ['en', 'ja']) {
+			for (const k of Object.keys(c[l] || {}))
+				assert.ok(!(k in cat[l]), `${f}: ${l} key ${k} defined twice`);
+			Object.assign(cat[l], c[l]);
+		}
+	}
+	const en = Object.keys(cat.en).sort(), ja = Object.keys(cat.ja).sort();
+	assert.deepEqual(en.filter(k => !(k in cat.ja)), [], 'keys missing in ja');
+	assert.deepEqual(ja.filter(k => !(k in cat.en)), [], 'keys missing in en');
+	for (const l of ['en', 'ja'])
+		for (const [k, v] of Object.entries(cat[l])) assert.ok(v.trim(), `${l} ${k} empty`);
+	// every literal key used in the code is in the catalogue
+	const used = new Set();
+	for (const f of readdirSync(join(ROOT, 'web', 'js'))) {
+		const src = code(join(ROOT, 'web', 'js', f));
+		for (const m of src.matchAll(/\bt\('([a-z_]+\.[a-z0-9_.]+)'/g)) used.add(m[1]);
+	}
+	assert.ok(used.size > 100, `found ${used.size} keys`);
+	assert.deepEqual([...used].filter(k => !(k in cat.en)), [], 'keys used but not in the catalogue');
+	// Japanese strings are Japanese: no ja value equal to its en value
+	// except names and symbols
+	const same = Object.keys(cat.en).filter(k => cat.en[k] === cat.ja[k] &&
+		/[a-z]{4,}/.test(cat.en[k].replace(/\{\w+\}/g, '')) && !/^(common\.lang_|audit\.group)/.test(k));
+	assert.deepEqual(same, [], 'untranslated ja strings');
+});
+
+let secret;   // the admin's TOTP secret once enrolled
+let usedStep; // the last TOTP step used to sign in
+
+test('sign-in failure shows one generic message; then two-step set-up with QR and recovery codes', async () => {
+	for (const lang of langs) {
+		const page = await newPage(browser, base, lang);
+		await page.goto('/console/');
+		await page.getByTestId('contract').waitFor();
+		await shot(page, `console-signin-${lang}`);
+		const texts = [];
+		for (const [c, l, p] of [[info.contract_id, 'admin', 'Wrong-password-1'],
+			[info.contract_id, 'nobody', 'Wrong-password-1'], ['no-such-contract', 'admin', info.admin_password]]) {
+			await signIn(page, c, l, p);
+			const err = page.locator('.notice-error');
+			await err.waitFor();
+			texts.push(await err.textContent());
+		}
+		assert.equal(new Set(texts).size, 1, `one message for every failure: ${texts}`);
+		assert.match(texts[0], lang === 'ja' ? /サインインできませんでした/ : /Sign-in failed/);
+		await shot(page, `console-signin-failed-${lang}`);
+		await page.context().close();
+	}
+
+	const page = await newPage(browser, base, 'en');
+	await signIn(page, info.contract_id, 'admin', info.admin_password);
+	await page.getByRole('heading', { name: /Welcome/ }).waitFor();
+	await page.goto('/console/#/account');
+	await page.getByTestId('mfa-setup').click();
+	const qr = page.getByTestId('totp-qr');
+	await qr.waitFor();
+	// the QR is drawn: dark and light modules on the canvas
+	const dark = await qr.evaluate(c => {
+		const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+		let n = 0;
+		for (let i = 0; i < d.length; i += 4) if (d[i] < 128) n += 1;
+		return n / (d.length / 4);
+	});
+	assert.ok(dark > 0.2 && dark < 0.6, `dark share ${dark}`);
+	secret = (await page.getByTestId('totp-secret').textContent()).replace(/\s+/g, '');
+	assert.match(secret, /^[A-Z2-7]{32}$/);
+	await shot(page, 'console-account-mfa-setup-en');
+	await page.getByTestId('mfa-confirm-code').fill('000000');
+	await page.getByTestId('mfa-confirm').click();
+	await page.locator('.notice-error').waitFor();
+	await page.getByTestId('mfa-confirm-code').fill(totp(secret));
+	await page.getByTestId('mfa-confirm').click();
+	const codes = page.getByTestId('recovery-codes').locator('li');
+	await codes.first().waitFor();
+	assert.equal(await codes.count(), 10);
+	const recovery = await codes.first().textContent();
+	assert.match(recovery, /^[A-Z0-9]{5}-[A-Z0-9]{5}$/);
+	await shot(page, 'console-account-recovery-codes-en');
+	await page.getByTestId('codes-saved').click();
+	await page.getByText(/9 recovery codes left|10 recovery codes left/).waitFor();
+	assert.deepEqual(page.kuraErrors.filter(e => !/status of 4\d\d/.test(e)), []);
+	await page.context().close();
+
+	// sign in again: the second step, a wrong code (generic message), the
+	// next code from oathtool
+	const p2 = await newPage(browser, base, 'en');
+	await signIn(p2, info.contract_id, 'admin', info.admin_password);
+	await p2.getByTestId('mfa-code').waitFor();
+	await shot(p2, 'console-mfa-en');
+	await p2.getByTestId('mfa-code').fill('123456');
+	await p2.getByTestId('mfa-submit').click();
+	await p2.locator('.notice-error').waitFor();
+	assert.match(await p2.locator('.notice-error').textContent(), /code was not accepted/);
+	usedStep = Math.floor(Date.now() / 30000) + 1;
+	await p2.getByTestId('mfa-code').fill(totp(secret, 1));
+	await p2.getByTestId('mfa-submit').click();
+	await p2.getByRole('heading', { name: /Welcome/ }).waitFor();
+	await p2.context().close();
+
+	// and once with a recovery code, in Japanese
+	const p3 = await newPage(browser, base, 'ja');
+	await signIn(p3, info.contract_id, 'admin', info.admin_password);
+	await p3.getByTestId('mfa-code').waitFor();
+	await shot(p3, 'console-mfa-ja');
+	await p3.getByTestId('mfa-code').fill(recovery.toLowerCase());
+	await p3.getByTestId('mfa-submit').click();
+	await p3.getByRole('heading', { name: /ようこそ/ }).waitFor();
+	await p3.goto('/console/#/account');
+	await p3.getByText('リカバリーコードの残り: 9 個').waitFor();
+	await shot(p3, 'console-account-ja');
+	await p3.context().close();
+});
+
+// Sign in as the admin (MFA on by now) in a fresh page.
+async function adminPage(lang, opts) {
+	const page = await newPage(browser, base, lang);
+	if (opts && opts.clock) await page.clock.install();
+	await signIn(page, info.contract_id, 'admin', info.admin_password);
+	await page.getByTestId('mfa-code').waitFor();
+	// a TOTP step is accepted once: use the next step, after the last used
+	let now = Math.floor(Date.now() / 30000);
+	if (usedStep !== undefined && now + 1 <= usedStep) {
+		await new Promise(r => setTimeout(r, usedStep * 30000 - Date.now() + 300));
+		now = Math.floor(Date.now() / 30000);
+	}
+	usedStep = now + 1;
+	await page.getByTestId('mfa-code').fill(totp(secret, 1));
+	await page.getByTestId('mfa-submit').click();
+	await page.locator('main h1').first().waitFor();
+	return page;
+}
+
+// An API client signed in as the admin through the browser's session.
+async function adminApi() {
+	const page = await adminPage('en');
+	const cookies = await page.context().cookies();
+	const api = new Api(base);
+	api.cookie = `kura_session=${cookies.find(c => c.name === 'kura_session').value}`;
+	api.csrf = await page.evaluate(() => localStorage.getItem('kura.csrf'));
+	api.page = page;
+	return api;
+}
+
+test('language switch: every screen of this file in ja and en, no missing key', async () => {
+	const page = await adminPage('en');
+	for (const lang of langs) {
+		if ((await page.evaluate(() => document.documentElement.lang)) !== lang) {
+			await page.getByTestId('lang-switch').click();
+			await page.waitForFunction(l => document.documentElement.lang === l, lang);
+		}
+		for (const v of ['home', 'account', 'audit', 'alerts']) {
+			await page.goto(`/console/#/${v}`);
+			await page.locator('main h1').first().waitFor();
+			await page.waitForLoadState('networkidle');
+			await shot(page, `console-${v}-${lang}`);
+		}
+		const h1 = await page.locator('main h1').first().textContent();
+		assert.equal(h1, lang === 'ja' ? 'アラート' : 'Alerts');
+	}
+	// remembered across a reload
+	await page.reload();
+	await page.locator('main h1').first().waitFor();
+	assert.equal(await page.evaluate(() => document.documentElement.lang), 'ja');
+	assert.deepEqual(await missingKeys(page), []);
+	await page.context().close();
+});
+
+test('audit log viewer finds the sign-ins and MFA set-up; verification is intact; CSV export', async () => {
+	const page = await adminPage('en');
+	await page.goto('/console/#/audit');
+	await page.getByTestId('verify-result').locator('.badge, .notice').first().waitFor();
+	assert.equal(await page.getByTestId('verify-state').textContent(), 'Intact');
+	const key = await page.locator('code.secret').first().textContent();
+	assert.match(key, /^[A-Za-z0-9+/]{43}=$/);
+	await page.getByTestId('f-action').selectOption('me.*');
+	await page.getByTestId('audit-apply').click();
+	await page.getByTestId('audit-table').getByText('Two-step verification turned on').first().waitFor();
+	await page.getByTestId('f-action').selectOption('auth.*');
+	await page.getByTestId('f-outcome').selectOption('denied');
+	await page.getByTestId('audit-apply').click();
+	await page.getByTestId('audit-table').getByText('Second sign-in step').first().waitFor();
+	const outcomes = await page.getByTestId('audit-table').locator('tbody .badge').allTextContents();
+	assert.ok(outcomes.length > 0 && outcomes.every(o => o === 'Denied'), outcomes.join());
+	await shot(page, 'console-audit-filtered-en');
+	const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-csv').click()]);
+	const csv = readFileSync(await dl.path(), 'utf8');
+	assert.match(csv.split('\r\n')[0], /^"id","seq","time"/);
+	assert.ok(csv.includes('"auth.mfa"') && !csv.includes('"me.mfa_confirm"'), 'the export has the filter');
+	await page.context().close();
+});
+
+test('alerts: the new-network and failed sign-in alerts can be acknowledged', async () => {
+	// five refused sign-ins of one account raise failed_login_account (a
+	// second user's: the admin must not be locked out)
+	const admin = await adminApi();
+	const inv = await admin.request('POST', '/api/v1/users', { login_id: 'victim', email: 'victim@example.com' });
+	assert.equal(inv.status, 201, inv.text);
+	const api = new Api(base);
+	const acc = await api.request('POST', '/api/v1/auth/accept-invitation',
+		{ token: inv.json.invitation_token, password: 'Victim-pass-2026!' });
+	assert.equal(acc.status, 200, acc.text);
+	await admin.page.context().close();
+	for (let i = 0; i < 5; i++)
+		await api.request('POST', '/api/v1/auth/login', { contract_id: info.contract_id, login_id: 'victim', password: `Wrong-${i}-pass` });
+	const page = await adminPage('en');
+	await page.goto('/console/#/alerts');
+	const row = page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' }).first();
+	await row.waitFor();
+	await shot(page, 'console-alerts-open-en');
+	await row.getByRole('button', { name: 'Acknowledge' }).click();
+	await page.getByTestId('alerts-state').selectOption('true');
+	await page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' }).first().waitFor();
+	await page.context().close();
+});
+
+test('idle timeout: a warning a minute ahead, "stay signed in", then back to sign-in', async () => {
+	// the tenant's idle timeout: 5 minutes
+	const page = await adminPage('en', { clock: true });
+	const r = await page.evaluate(async () => {
+		const api = await import('/console/js/api.js');
+		return api.api('PUT', '/api/v1/settings/security', { idle_timeout_seconds: 300 });
+	});
+	assert.equal(r.idle_timeout_seconds, 300);
+	await page.reload();
+	await page.locator('main h1').first().waitFor();
+	// 300 s less the 15 s slack less 60 s: the warning shows
+	await page.clock.fastForward(226 * 1000);
+	const warn = page.locator('#idle-warning');
+	await warn.waitFor({ state: 'visible' });
+	assert.match(await warn.textContent(), /signed out in \d+ s/);
+	await shot(page, 'console-idle-warning-en');
+	await page.getByTestId('idle-stay').click();
+	await warn.waitFor({ state: 'hidden' });
+	// idle again past the end: back to sign-in with the reason
+	await page.clock.fastForward(290 * 1000);
+	await page.getByTestId('contract').waitFor();
+	assert.match(await page.locator('.notice').textContent(), /signed out because of inactivity/);
+	await shot(page, 'console-idle-signed-out-en');
+	await page.context().close();
+});
