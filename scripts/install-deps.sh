@@ -9,7 +9,7 @@ build="meson ninja-build pkg-config gcc python3 libgnutls28-dev libsodium-dev
 run="$build"
 test="$build libcmocka-dev clang libclang-rt-14-dev python3-pytest
   python3-requests python3-pyotp oathtool openssl sqlite3 faketime
-  python3-zstandard"
+  python3-zstandard chromium fonts-ipafont-gothic"
 bench="$build wrk nginx-light linux-perf valgrind"
 
 want=""
@@ -31,15 +31,36 @@ for p in $want; do
 		missing="$missing $p"
 	fi
 done
-[ -n "$missing" ] || exit 0
+apt_install() {
+	[ -n "$missing" ] || return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps.sh: missing packages:$missing" >&2
+		echo "install-deps.sh: run as root (or: sudo apt-get install$missing)" >&2
+		exit 1
+	fi
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+apt_install
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps.sh: missing packages:$missing" >&2
-	echo "install-deps.sh: run as root (or: sudo apt-get install$missing)" >&2
-	exit 1
-fi
-echo "installing:$missing"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-# shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+# The console tests (tests/e2e) drive Debian's Chromium with playwright-core
+# from npm, pinned by tests/e2e/package-lock.json; it needs Node.js 20 or
+# later (Debian 12's own nodejs is 18: too old).
+case " $* " in *" test "*)
+	node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+	if [ "$node_major" -lt 20 ]; then
+		echo "install-deps.sh: the console tests need Node.js >= 20 (found: $(node --version 2>/dev/null || echo none))" >&2
+		exit 1
+	fi
+	e2e="$(dirname "$0")/../tests/e2e"
+	if [ ! -f "$e2e/node_modules/.package-lock.json" ] ||
+	   ! cmp -s "$e2e/package-lock.json" "$e2e/node_modules/.kura-lock"; then
+		echo "installing: playwright-core (npm ci, tests/e2e)"
+		(cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) &&
+			cp "$e2e/package-lock.json" "$e2e/node_modules/.kura-lock"
+	fi
+	;;
+esac

@@ -95,6 +95,20 @@ else
 	record asan-blackbox fail "no build-asan/kura"; status=1
 fi
 
+stage "console tests (playwright-core driving Chromium, tests/e2e)"
+# Each file starts its own kura on loopback and one headless Chromium;
+# screenshots of every screen in ja and en land in test-output/e2e/screens.
+if (cd tests/e2e && KURA_BIN="$PWD/../../build/kura" E2E_OUT="$PWD/../../$out/e2e" \
+	node --test --test-concurrency=1 \
+		--test-reporter=spec --test-reporter-destination=stdout \
+		--test-reporter=./junit-reporter.mjs --test-reporter-destination="../../$out/e2e.xml" \
+		./*.test.mjs); then
+	:
+else
+	status=1
+	[ -s "$out/e2e.xml" ] || record e2e fail "the console tests did not run"
+fi
+
 stage summary
 python3 scripts/junit.py summary "$out" || status=1
 exit $status
