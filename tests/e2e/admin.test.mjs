@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { startKura, launch, newPage, signIn, missingKeys, shot, Api, strongPassword, unique } from './lib.mjs';
+import { startKura, launch, newPage, signIn, missingKeys, shot, Api, strongPassword, unique, auditFind } from './lib.mjs';
 
 let kura, browser, base, info, admin;
 const invited = { login: unique('u'), password: strongPassword(), id: null };
@@ -286,6 +286,21 @@ test('IAM-5/IAM-8/IAM-10: security settings saved from the console; a self-locki
 	await go(page, 'users');
 	await page.getByTestId(`user-row-${info.admin_login}`).waitFor();
 	assert.deepEqual(unexpected(page), []);
+	await page.context().close();
+});
+
+test('the audit log viewer shows the invitation, the role change, the unlock and the settings change', async () => {
+	const page = await adminPage('en');
+	for (const [group, label] of [['user.*', 'User invited'], ['auth.*', 'Invitation accepted'],
+		['role.*', 'Role created'], ['user.*', 'User changed'], ['user.*', 'User unlocked'],
+		['settings.*', 'Security settings changed'], ['auth.*', 'Sign-in']]) {
+		const rows = await auditFind(page, group, label);
+		assert.ok(rows.some(r => r.includes(label)), `${label} in ${group}`);
+	}
+	// the refused allowlist change is there too, as a failure (409)
+	const rows = await auditFind(page, 'settings.*', 'Security settings changed');
+	assert.ok(rows.some(r => r.includes('Failure') && r.includes('409')), 'the refused change');
+	await shot(page, 'admin-audit-settings-en');
 	await page.context().close();
 });
 

@@ -144,6 +144,19 @@ export async function missingKeys(page) {
 }
 
 export async function shot(page, name) {
+	await page.evaluate(() => window.scrollTo(0, 0));
 	await page.waitForTimeout(150);
 	await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// In the console's audit log viewer: filter by an action group ('file.*')
+// and wait for a row naming the action (its catalogue label); returns
+// the rows' text.
+export async function auditFind(page, group, label) {
+	await page.goto('/console/#/audit');
+	await page.getByTestId('f-action').selectOption(group);
+	await page.getByTestId('audit-apply').click();
+	const rows = page.getByTestId('audit-table').locator('tbody tr');
+	await rows.filter({ hasText: label }).first().waitFor();
+	return rows.allTextContents();
 }

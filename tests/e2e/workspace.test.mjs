@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
-import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique } from './lib.mjs';
+import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique, auditFind } from './lib.mjs';
 
 let kura, browser, base, info, admin, adminId, tmp;
 let viewer;            // {id, login, password}
@@ -218,6 +218,17 @@ test('a second upload of the same name is version 2; version 1 still downloads i
 	assert.equal(sha(v2.bytes), sha(second));
 	await dlg.getByTestId('dialog-close').click();
 	noErrors(page, [409]);   // the name is taken: the console then adds a version
+});
+
+test('the audit log viewer shows the uploads and downloads just made', async () => {
+	const audit = await adminPage('en');
+	const rows = await auditFind(audit, 'file.*', 'File uploaded');
+	assert.ok(rows.filter(r => r.includes('File uploaded') && r.includes(bigId.slice(0, 12))).length >= 2,
+		'two uploads of big.bin');
+	assert.ok(rows.filter(r => r.includes('File downloaded') && r.includes(bigId.slice(0, 12))).length >= 3,
+		'three downloads of big.bin');
+	await shot(audit, 'workspace-audit-file-events-en');
+	await audit.context().close();
 });
 
 test('labels: set a label on a file, filter by it (any case), the API agrees', async () => {

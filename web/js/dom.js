@@ -153,7 +153,7 @@ export function formDialog(title, build, okLabel) {
 		const msg = h('div', { class: 'msg' });
 		const body = h('div', { class: 'dialog-body' });
 		const submit = build(body);
-		const form = h('form', {}, h('h2', { id: 'dlg-title' }, title), body, msg,
+		const form = h('form', { novalidate: true }, h('h2', { id: 'dlg-title' }, title), body, msg,
 			h('div', { class: 'actions' },
 				button(t('common.cancel'), () => { dlg.close(); dlg.remove(); resolve(null); }),
 				h('button', { type: 'submit', class: 'primary' }, okLabel || t('common.save'))));

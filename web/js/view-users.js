@@ -321,7 +321,7 @@ async function renderUsers(ctx) {
 			: h('p', { class: 'empty' }, q ? t('users.no_match') : t('users.none')));
 		clear(more);
 		if (cursor) put(more, button(t('common.more'), loadMore, '', { 'data-testid': 'users-more' }));
-		if (q) put(more, h('span', { class: 'small' }, t('users.search_loaded', { n: items.length })));
+		if (q && cursor) put(more, h('span', { class: 'small' }, t('users.search_loaded', { n: items.length })));
 	};
 
 	const fetchPage = async after => api('GET', '/api/v1/users', null,
