@@ -16,10 +16,11 @@ if [ ! -f "$dir/kura.ini" ]; then
 	cat <<MSG
 
   kura demo data directory: $dir
-  Sign in at https://localhost:$port with
+  Open the web console at https://localhost:$port/console/ and sign in with
       contract id: demo
       login id:    admin
       password:    $pw   (one-time: shown only now; you will set your own)
+  (the console then asks you to choose your own password), or use the API,
   e.g.  curl --cacert $dir/tls/cert.pem -c jar -H 'Content-Type: application/json' \\
           -d '{"contract_id":"demo","login_id":"admin","password":"$pw"}' \\
           https://localhost:$port/api/v1/auth/login
@@ -32,7 +33,8 @@ else
 	cat <<MSG
 
   kura demo data directory: $dir (existing)
-  Sign in at https://localhost:$port as contract id 'demo', login id 'admin',
+  Open https://localhost:$port/console/ and sign in as contract id 'demo',
+  login id 'admin',
   with the password you set (the one-time password was shown when the demo
   was created; to start over: rm -rf $dir && make run).
 

@@ -293,10 +293,20 @@ test('idle timeout: a warning a minute ahead, "stay signed in", then back to sig
 	await shot(page, 'console-idle-warning-en');
 	await page.getByTestId('idle-stay').click();
 	await warn.waitFor({ state: 'hidden' });
-	// idle again past the end: back to sign-in with the reason
-	await page.clock.fastForward(290 * 1000);
+	// the same in Japanese: the warning again, then past the end back to
+	// sign-in with the reason
+	await page.getByTestId('lang-switch').click();
+	await page.waitForFunction(() => document.documentElement.lang === 'ja');
+	await page.clock.fastForward(226 * 1000);
+	await warn.waitFor({ state: 'visible' });
+	assert.match(await warn.textContent(), /あと \d+ 秒でサインアウト/);
+	await shot(page, 'console-idle-warning-ja');
+	await page.clock.fastForward(64 * 1000);
 	await page.getByTestId('contract').waitFor();
-	assert.match(await page.locator('.notice').textContent(), /signed out because of inactivity/);
-	await shot(page, 'console-idle-signed-out-en');
+	assert.match(await page.locator('.notice').textContent(), /操作がなかったため、サインアウトしました/);
+	await shot(page, 'console-idle-signed-out-ja');
+	// the console also ended the session on the server
+	await page.goto('/console/#/home');
+	await page.getByTestId('contract').waitFor();
 	await page.context().close();
 });
