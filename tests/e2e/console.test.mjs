@@ -230,7 +230,13 @@ test('language switch: every screen of this file in ja and en, no missing key', 
 test('audit log viewer finds the sign-ins and MFA set-up; verification is intact; CSV export', async () => {
 	const page = await adminPage('en');
 	await page.goto('/console/#/audit');
-	await page.getByTestId('verify-result').locator('.badge, .notice').first().waitFor();
+	try {
+		await page.getByTestId('verify-result').locator('.badge, .notice').first().waitFor({ timeout: 60000 });
+	} catch (e) {
+		await shot(page, 'FAILED-audit-verify');
+		console.log('console errors:', page.kuraErrors, 'url', page.url());
+		throw e;
+	}
 	assert.equal(await page.getByTestId('verify-state').textContent(), 'Intact');
 	const key = await page.locator('code.secret').first().textContent();
 	assert.match(key, /^[A-Za-z0-9+/]{43}=$/);
