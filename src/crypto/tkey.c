@@ -3,6 +3,7 @@
  * key) held in guarded memory, wrapped under the keyring's KEK for storage.
  * Field envelopes (kcrypto_seal/open) and blind indexes live here too.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +21,12 @@
 #define SEAL_FORMAT 0x01
 #define SEAL_HDR_LEN 5
 #define SEAL_AEAD_OFF SEAL_HDR_LEN
+/* Tenant keys held at once in the shared guarded slab (17 KiB); more
+ * fall back to one sodium_malloc each. */
+#define TKEY_SLAB_SLOTS 256
 
-/* Lives entirely in sodium_malloc memory; read-only once filled. */
+/* Lives entirely in sodium_malloc memory: a slot of the shared slab, or
+ * (slab full) an allocation of its own, read-only once filled. */
 struct kcrypto_tkey {
 	uint32_t version;
 	uint8_t km[TKEY_MATERIAL];	/* dek || index key */
@@ -36,6 +41,61 @@ struct kcrypto_tkeys {
 	struct kcrypto_tkey *keys[TKEYS_MAX];	/* ascending version */
 };
 
+/*
+ * Every request unwraps its tenant's keys and frees them when it ends.  A
+ * sodium_malloc/sodium_free pair per key costs 11 system calls (mmap,
+ * mprotect x5, mlock, madvise x2, munlock, munmap), about a quarter of a
+ * simple authenticated read.  So keys live in slots of one slab of
+ * guarded memory (sodium_malloc: guard pages around it, mlock'd, kept out
+ * of core dumps), allocated once and reused.  A slot is wiped when its key
+ * is freed, so key material lives exactly as long as before; what a slot
+ * gives up is a guard page and canary of its own and the read-only
+ * protection (the pages are shared with keys being filled).  Neither
+ * keeps key bytes from being read; they catch stray writes, which the
+ * wipe-on-free and the slab's own guard pages still bound.
+ */
+static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kcrypto_tkey *slab;	/* TKEY_SLAB_SLOTS keys, or NULL */
+static bool slab_failed;		/* sodium_malloc refused it once */
+static uint64_t slab_used[TKEY_SLAB_SLOTS / 64];
+
+/* A slab slot, or NULL if the slab is full or cannot be had. */
+static struct kcrypto_tkey *
+slab_take(void)
+{
+	struct kcrypto_tkey *k = NULL;
+
+	pthread_mutex_lock(&slab_lock);
+	if (slab == NULL && !slab_failed) {
+		slab = sodium_malloc(TKEY_SLAB_SLOTS * sizeof(*slab));
+		if (slab == NULL)
+			slab_failed = true;
+		else
+			sodium_memzero(slab, TKEY_SLAB_SLOTS * sizeof(*slab));
+	}
+	for (size_t w = 0; slab != NULL && w < TKEY_SLAB_SLOTS / 64; w++) {
+		if (slab_used[w] != UINT64_MAX) {
+			unsigned b = (unsigned)__builtin_ctzll(~slab_used[w]);
+			slab_used[w] |= UINT64_C(1) << b;
+			k = &slab[w * 64 + b];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&slab_lock);
+	return k;
+}
+
+/* True if k is a slab slot.  Only called for keys from tkey_alloc, so
+ * slab is already set (under the lock) whenever k came from it. */
+static bool
+in_slab(const struct kcrypto_tkey *k)
+{
+	uintptr_t p = (uintptr_t)k, lo = (uintptr_t)slab;
+
+	return slab != NULL && p >= lo &&
+	    p < lo + TKEY_SLAB_SLOTS * sizeof(*slab);
+}
+
 static kura_err
 tkey_alloc(struct kcrypto_tkey **ret_key)
 {
@@ -44,16 +104,38 @@ tkey_alloc(struct kcrypto_tkey **ret_key)
 
 	if ((err = kcrypto_init()) != KURA_OK)
 		return err;
-	if ((k = sodium_malloc(sizeof(*k))) == NULL)
+	if ((k = slab_take()) == NULL &&
+	    (k = sodium_malloc(sizeof(*k))) == NULL)
 		return KURA_ENOMEM;
 	*ret_key = k;
 	return KURA_OK;
 }
 
+/* Make a filled key read-only where it has pages of its own. */
+static void
+tkey_lock(struct kcrypto_tkey *k)
+{
+	if (!in_slab(k))
+		sodium_mprotect_readonly(k);
+}
+
+/* Wipe key and give its memory back (a slab slot, or its own pages). */
 void
 kcrypto_tkey_free(struct kcrypto_tkey *key)
 {
-	sodium_free(key);
+	size_t i;
+
+	if (key == NULL)
+		return;
+	if (!in_slab(key)) {
+		sodium_free(key);
+		return;
+	}
+	sodium_memzero(key, sizeof(*key));
+	i = (size_t)(key - slab);
+	pthread_mutex_lock(&slab_lock);
+	slab_used[i / 64] &= ~(UINT64_C(1) << (i % 64));
+	pthread_mutex_unlock(&slab_lock);
 }
 
 uint32_t
@@ -76,7 +158,7 @@ kcrypto_tkey_generate(struct kcrypto_tkey **ret_key)
 	if ((err = kcrypto_random(k->km, sizeof(k->km))) != KURA_OK)
 		goto out;
 	k->version = 1;
-	sodium_mprotect_readonly(k);
+	tkey_lock(k);
 	*ret_key = k;
 	k = NULL;
 out:
@@ -103,7 +185,7 @@ kcrypto_tkey_rotate(const struct kcrypto_tkey *prev,
 		goto out;
 	memcpy(TKEY_IDX(k), TKEY_IDX(prev), KCRYPTO_KEY_LEN);
 	k->version = prev->version + 1;
-	sodium_mprotect_readonly(k);
+	tkey_lock(k);
 	*ret_key = k;
 	k = NULL;
 out:
@@ -203,7 +285,7 @@ kcrypto_tkey_unwrap(const struct kcrypto_keyring *kr,
 		goto out;
 	memcpy(k->km, km, sizeof(km));
 	k->version = key_version;
-	sodium_mprotect_readonly(k);
+	tkey_lock(k);
 	*ret_key = k;
 out:
 	kura_wipe(km, sizeof(km));

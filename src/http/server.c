@@ -35,6 +35,9 @@
 #define RL_TENANT_CAPACITY 4096
 #define RL_SWEEP_S 5                /* summaries of ended windows this often */
 #define MAX_PROBES 4
+/* libmicrohttpd pool room beyond max_header_bytes: header bookkeeping,
+ * our reply's header lines and headers somewhat over the limit. */
+#define POOL_SLACK (16 * 1024)
 
 enum req_state {
 	RS_NEW = 0,       /* headers seen, body (if any) arriving */
@@ -1172,8 +1175,12 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 	}
 
 	/* Headers beyond max_header_bytes get our JSON 431; the pool must hold
-	 * them (plus buffers) for that, so it is sized from the limit. */
-	mem_limit = 2 * (size_t)cfg->max_header_bytes + 32 * 1024;
+	 * them (plus buffers) for that, so it is sized from the limit.  Every
+	 * byte of it is resident for every open connection (libmicrohttpd
+	 * zeroes the whole pool after each request), so the slack is kept
+	 * small: headers up to max_header_bytes + about 12 KiB get our 431,
+	 * larger ones libmicrohttpd's own 431 (and a closed connection). */
+	mem_limit = (size_t)cfg->max_header_bytes + POOL_SLACK;
 	for (size_t i = 0; i < cfg->n_listen; i++) {
 		int fd = bind_listener(cfg->listen[i], ret_msg);
 		if (fd < 0) {

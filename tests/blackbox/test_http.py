@@ -184,6 +184,20 @@ def test_mon3_header_limit_is_a_setting(kura_factory):
     assert s.get(srv.url("/healthz"), headers={"X-Mid": "a" * 1000}).status_code == 200
 
 
+def test_mon3_header_limit_margin_and_huge_headers(kura_shared):
+    """MON-3: headers up to 8 KB over the limit still get our JSON 431;
+    far larger ones (beyond libmicrohttpd's per-connection pool, sized
+    max_header_bytes + 16 KiB) are refused with a 431 too, and the server
+    keeps answering."""
+    s = kura_shared.session()
+    r = s.get(kura_shared.url("/healthz"), headers={"X-Big": "a" * (16384 + 8000)})
+    assert_json_error(r, 431, "headers_too_large")
+    r = kura_shared.session().get(kura_shared.url("/healthz"),
+                                  headers={"X-Huge": "a" * 100000})
+    assert r.status_code == 431
+    assert kura_shared.session().get(kura_shared.url("/healthz")).status_code == 200
+
+
 # ---------------------------------------------------------------- body limits
 
 def test_mon3_body_on_bodyless_route(kura_shared):

@@ -473,6 +473,41 @@ test_tkeys_add_rejects_duplicate_and_foreign_index_key(void **state)
 	kcrypto_tkeys_free(set);
 }
 
+/* Keys come from a shared guarded slab of 256 slots and, past it, from
+ * allocations of their own: both kinds work, stay distinct, and a freed
+ * slot is reused without carrying the old key into the new one. */
+static void
+test_tkey_slab_and_fallback_keys(void **state)
+{
+	enum { N = 300 };
+	static struct kcrypto_tkey *k[N];
+	char fp[N][17], again[17];
+
+	(void)state;
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(kcrypto_tkey_generate(&k[i]), KURA_OK);
+		assert_int_equal(kcrypto_tkey_fingerprint(k[i], fp[i]), KURA_OK);
+		for (size_t j = 0; j < i; j++)
+			assert_string_not_equal(fp[i], fp[j]);
+	}
+	for (size_t i = 0; i < N; i++) {
+		assert_int_equal(kcrypto_tkey_fingerprint(k[i], again), KURA_OK);
+		assert_string_equal(again, fp[i]);
+	}
+	for (size_t i = 0; i < N; i += 2)
+		kcrypto_tkey_free(k[i]);
+	for (size_t i = 0; i < N; i += 2) {
+		assert_int_equal(kcrypto_tkey_rotate(k[i + 1], &k[i]), KURA_OK);
+		assert_int_equal(kcrypto_tkey_version(k[i]), 2);
+		assert_int_equal(kcrypto_tkey_fingerprint(k[i], again), KURA_OK);
+		assert_string_not_equal(again, fp[i]);
+		assert_string_not_equal(again, fp[i + 1]);
+	}
+	for (size_t i = 0; i < N; i++)
+		kcrypto_tkey_free(k[i]);
+	kcrypto_tkey_free(NULL);
+}
+
 /* ---- blind index ---- */
 
 static void
@@ -1070,6 +1105,7 @@ main(void)
 		    test_rotation_old_data_opens_and_new_seals_use_v2),
 		cmocka_unit_test(
 		    test_tkeys_add_rejects_duplicate_and_foreign_index_key),
+		cmocka_unit_test(test_tkey_slab_and_fallback_keys),
 		cmocka_unit_test(test_blind_index_properties),
 		TMP_TEST(test_keyring_create_load_add_retire_round_trip),
 		TMP_TEST(test_keyring_load_refuses_group_or_other_bits),
