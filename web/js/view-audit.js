@@ -174,7 +174,9 @@ async function renderAlerts(ctx) {
 	};
 	state.addEventListener('change', () => load().catch(err => say(msg, 'error', errorText(err))));
 	main.append(h('div', { class: 'page-head' }, h('h1', {}, t('nav.alerts'))),
-		h('div', { class: 'toolbar' }, field(t('alerts.show'), state)), msg, box, more);
+		h('div', { class: 'toolbar' }, field(t('alerts.show'), state),
+			button(t('common.refresh'), () => load().catch(err => say(msg, 'error', errorText(err))),
+				'', { 'data-testid': 'alerts-refresh' })), msg, box, more);
 	await load();
 }
 
