@@ -12,7 +12,11 @@ import pytest
 from identity_helpers import (Api, Tenant, error_code, expect_error,  # noqa: F401
                               fast_kura, fill, parse_routes, random_id)
 
-ROUTES = parse_routes()
+# The console's static files (/, /console/...) hold no tenant data and
+# take no ids: tests/blackbox/test_console_api.py covers them.
+CONSOLE_ROUTES = [r for r in parse_routes()
+                  if r["pattern"] == "/" or r["pattern"].startswith("/console")]
+ROUTES = [r for r in parse_routes() if r not in CONSOLE_ROUTES]
 
 # the resource kind behind each {param}: path segment before it -> id prefix
 ID_PREFIX = {"users": "usr", "sessions": "ses", "roles": "rol", "tokens": "tok",
@@ -333,7 +337,11 @@ def test_iam3_every_non_public_route_needs_credentials(fast_kura):
     assert public == sorted([
         ("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"),
         ("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/mfa"),
+        ("POST", "/api/v1/auth/invitation"),
         ("POST", "/api/v1/auth/accept-invitation")]), public
+    # the console's files: public, GET only
+    assert len(CONSOLE_ROUTES) == 5 and all(
+        r["public"] and r["method"] == "GET" for r in CONSOLE_ROUTES), CONSOLE_ROUTES
     checked = 0
     for route in ROUTES:
         if route["public"]:
