@@ -188,7 +188,8 @@ async function adminPage(lang, opts) {
 	usedStep = now + 1;
 	await page.getByTestId('mfa-code').fill(totp(secret, 1));
 	await page.getByTestId('mfa-submit').click();
-	await page.locator('main h1').first().waitFor();
+	// signed in: the console's layout (the sign-in card has an h1 too)
+	await page.locator('nav.side').waitFor();
 	return page;
 }
 

@@ -2,7 +2,10 @@
 // <testcase> elements with the rest of make test).  Usage:
 //   node --test --test-reporter=spec --test-reporter-destination=stdout \
 //     --test-reporter=./junit-reporter.mjs --test-reporter-destination=F
-const esc = s => String(s).replace(/[<>&"]/g, c => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' }[c]));
+// XML 1.0 has no place for control characters (ANSI colour codes in
+// playwright's messages): they are dropped
+const esc = s => String(s).replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+	.replace(/[<>&"]/g, c => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;' }[c]));
 
 export default async function* junit(source) {
 	const cases = [];
