@@ -352,3 +352,27 @@ test('idle timeout: a warning a minute ahead, "stay signed in", then back to sig
 	await page.getByTestId('contract').waitFor();
 	await page.context().close();
 });
+
+test('first sign-in with the one-time password: the console keeps to "choose your password", then opens Home', async () => {
+	const r = await kura.cmd({ cmd: 'cli', args: ['tenant', 'create', '--contract-id', 'first-run',
+		'--name', 'First Run K.K.', '--seats', '5', '--region', 'jp', '--timezone', 'Asia/Tokyo',
+		'--admin-login', 'owner', '--admin-email', 'owner@example.com'] });
+	assert.equal(r.rc, 0, r.stderr);
+	const otp = /one-time password: (\S+)/.exec(r.stdout)[1];
+	const page = await newPage(browser, base, 'ja');
+	await signIn(page, 'first-run', 'owner', otp);
+	await page.getByTestId('pw-current').waitFor();
+	assert.match(await page.locator('.notice-warn').textContent(), /一時パスワード/);
+	// only "my account" in the menu, and other screens lead back to it
+	assert.deepEqual(await page.locator('nav.side a').allTextContents(), ['マイアカウント']);
+	await page.goto('/console/#/users');
+	await page.getByTestId('pw-current').waitFor();
+	await shot(page, 'console-first-password-ja');
+	await page.getByTestId('pw-current').fill(otp);
+	await page.getByTestId('pw-new').fill('Owner-pass-2026');
+	await page.getByTestId('pw-new2').fill('Owner-pass-2026');
+	await page.getByTestId('pw-submit').click();
+	await page.getByRole('heading', { name: /ようこそ/ }).waitFor();
+	assert.ok((await page.locator('nav.side a').count()) > 5);
+	await page.context().close();
+});

@@ -44,7 +44,7 @@ function passwordForm(ctx) {
 			cur.value = pw.value = pw2.value = '';
 			const wasSetup = ctx.me.must_change_password;
 			await ctx.refreshMe();
-			if (wasSetup) { ctx.route(); return; }
+			if (wasSetup) { ctx.navigate('home'); return; }
 			say(msg, 'ok', t('account.password_changed'));
 		} catch (err) {
 			say(msg, 'error', errorText(err));
