@@ -376,3 +376,34 @@ test('first sign-in with the one-time password: the console keeps to "choose you
 	assert.ok((await page.locator('nav.side a').count()) > 5);
 	await page.context().close();
 });
+
+test('a tenant that requires two-step verification: the console keeps to enrolment until it is done', async () => {
+	const t2 = await kura.cmd({ cmd: 'tenant' });
+	const api = new Api(base);
+	await api.login(t2.contract_id, t2.admin_login, t2.admin_password);
+	const r = await api.request('PUT', '/api/v1/settings/security', { mfa_required: 'all' });
+	assert.equal(r.status, 200, r.text);
+	const page = await newPage(browser, base, 'en');
+	await signIn(page, t2.contract_id, t2.admin_login, t2.admin_password);
+	await page.getByTestId('mfa-setup').waitFor();
+	assert.match(await page.locator('.notice-warn').textContent(), /requires two-step verification/);
+	assert.deepEqual(await page.locator('nav.side a').allTextContents(), ['My account']);
+	// the server refuses everything else meanwhile; the console sends the
+	// user back here
+	await page.goto('/console/#/audit');
+	await page.getByTestId('mfa-setup').waitFor();
+	await page.getByTestId('mfa-setup').click();
+	const s = (await page.getByTestId('totp-secret').textContent()).replace(/\s+/g, '');
+	await page.getByTestId('mfa-confirm-code').fill(totp(s));
+	await page.getByTestId('mfa-confirm').click();
+	await page.getByTestId('recovery-codes').waitFor();
+	await shot(page, 'console-mfa-required-codes-en');
+	await page.getByTestId('codes-saved').click();
+	await page.getByText('10 recovery codes left.').waitFor();
+	assert.ok((await page.locator('nav.side a').count()) > 5);
+	// turning it off is not offered: the tenant requires it
+	assert.equal(await page.getByTestId('mfa-off').count(), 0);
+	await page.goto('/console/#/audit');
+	await page.getByTestId('verify-result').locator('.badge').first().waitFor();
+	await page.context().close();
+});
