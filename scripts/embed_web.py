@@ -9,6 +9,7 @@ entry {path, content type, bytes, length}; the server answers
 system.  The depfile lists every file read and every directory walked, so
 ninja re-embeds when a file changes or one is added.
 """
+import json
 import os
 import sys
 
@@ -31,9 +32,10 @@ def main():
         deps.append(root)
         for name in sorted(names):
             ext = os.path.splitext(name)[1]
-            if ext not in TYPES:
-                continue
             full = os.path.join(root, name)
+            if ext not in TYPES:
+                sys.exit(f"embed_web.py: {full}: no content type for '{ext}' "
+                         "(add it to TYPES or remove the file)")
             rel = os.path.relpath(full, web).replace(os.sep, "/")
             with open(full, "rb") as f:
                 entries.append((rel, TYPES[ext], f.read()))
@@ -47,7 +49,10 @@ def main():
         lines.append("\t0 };")
     lines.append("const struct console_asset console_assets[] = {")
     for i, (rel, ctype, data) in enumerate(entries):
-        lines.append('\t{ "%s", "%s", asset_%d, %d },' % (rel, ctype, i, len(data)))
+        # json.dumps: a valid C string literal for these ASCII names
+        if not rel.isascii() or not rel.isprintable():
+            sys.exit(f"embed_web.py: {rel}: file names must be printable ASCII")
+        lines.append('\t{ %s, "%s", asset_%d, %d },' % (json.dumps(rel), ctype, i, len(data)))
     lines.append("};")
     lines.append("const size_t console_n_assets = %d;" % len(entries))
     with open(out, "w") as f:

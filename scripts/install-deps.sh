@@ -48,11 +48,12 @@ apt_install
 
 # The console tests (tests/e2e) drive Debian's Chromium with playwright-core
 # from npm, pinned by tests/e2e/package-lock.json; it needs Node.js 20 or
-# later (Debian 12's own nodejs is 18: too old).
+# later (20.10+; Debian 12's own nodejs is 18: too old).
 case " $* " in *" test "*)
-	node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-	if [ "$node_major" -lt 20 ]; then
-		echo "install-deps.sh: the console tests need Node.js >= 20 (found: $(node --version 2>/dev/null || echo none))" >&2
+	# node --test-concurrency (scripts/test.sh) is 20.10+
+	if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+		process.exit(a > 20 || (a === 20 && b >= 10) ? 0 : 1)' 2>/dev/null; then
+		echo "install-deps.sh: the console tests need Node.js >= 20.10 (found: $(node --version 2>/dev/null || echo none))" >&2
 		exit 1
 	fi
 	e2e="$(dirname "$0")/../tests/e2e"

@@ -24,6 +24,9 @@ struct api_auth {
 	bool via_token;
 	char session_id[STORE_ID_MAX];
 	char token_id[STORE_ID_MAX];
+	/* the resource of the request's audit record when the route has no
+	 * {id} and the actor is not it (e.g. whose invitation was looked up) */
+	char resource_id[STORE_ID_MAX];
 };
 
 #define API_COOKIE_SESSION "kura_session"

@@ -70,6 +70,8 @@ fill(struct http_req *req, struct audit_rec *r, unsigned status,
 	snprintf(r->source_ip, sizeof(r->source_ip), "%s", req->client_ip);
 	snprintf(r->request_id, sizeof(r->request_id), "%s", req->request_id);
 	resource_type_of(r->action, r->resource_type, sizeof(r->resource_type));
+	if (resource_id == NULL && a != NULL && a->resource_id[0] != '\0')
+		resource_id = a->resource_id;
 	if (resource_id == NULL)
 		resource_id = http_param(req, "id");
 	/* nested routes (/projects/{pid}/files/{fid}): the innermost id */

@@ -628,6 +628,7 @@ api_auth_invitation(struct http_req *req)
 	    !invitation_open(req, token, hash, &u))
 		return;
 	a = req->auth;
+	snprintf(a->resource_id, sizeof(a->resource_id), "%s", u->id);
 	login = api_open_json(a->keys, "users", "login_id", u->id, &u->login_id);
 	if (login == NULL) {
 		store_user_free(u);

@@ -76,6 +76,7 @@ def test_invitation_details_for_the_invitation_page(fast_kura):
     items = r.json()["items"]
     assert [e["outcome"] for e in items] == ["success"], items
     assert items[0]["actor"]["type"] == "anonymous"
+    assert items[0]["resource"] == {"type": "auth", "id": doc["id"]}, items[0]
     assert doc["invitation_token"] not in r.text
 
 

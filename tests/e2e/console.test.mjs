@@ -84,6 +84,19 @@ test('catalogues: the same keys in ja and en, none empty, every t() key exists',
 	const same = Object.keys(cat.en).filter(k => cat.en[k] === cat.ja[k] &&
 		/[a-z]{4,}/.test(cat.en[k].replace(/\{\w+\}/g, '')) && !/^(common\.lang_|audit\.group)/.test(k));
 	assert.deepEqual(same, [], 'untranslated ja strings');
+	// keys made at run time: every audit action of the route table, every
+	// alert rule and every error code of the API reference
+	const routes = readFileSync(join(ROOT, 'src', 'api', 'routes.c'), 'utf8');
+	const actions = [...routes.matchAll(/"[a-z_.]+", "([a-z_]+\.[a-z_]+)"/g)].map(m => m[1]).filter(Boolean);
+	assert.ok(actions.length > 60, `${actions.length} actions`);
+	assert.deepEqual(actions.filter(a => !(`action.${a}` in cat.en)), [], 'audit actions without a name');
+	const doc = readFileSync(join(ROOT, 'docs', 'api.md'), 'utf8');
+	const rules = [...doc.matchAll(/^\| `([a-z_]+)` \| (info|warning|critical) \|/gm)].map(m => m[1]);
+	assert.ok(rules.length >= 10, rules.join());
+	assert.deepEqual(rules.filter(r => !(`alert.rule_${r}` in cat.en && `alert.help_${r}` in cat.en)), [], 'alert rules');
+	const codes = [...doc.matchAll(/^\| (\d{3}) \| `([a-z_]+)` \|/gm)].map(m => m[2]);
+	assert.ok(codes.length > 50, `${codes.length} error codes`);
+	assert.deepEqual([...new Set(codes)].filter(c => !(`error.${c}` in cat.en)), [], 'error codes without a sentence');
 });
 
 let secret;   // the admin's TOTP secret once enrolled
@@ -153,8 +166,9 @@ test('sign-in failure shows one generic message; then two-step set-up with QR an
 	await p2.getByTestId('mfa-submit').click();
 	await p2.locator('.notice-error').waitFor();
 	assert.match(await p2.locator('.notice-error').textContent(), /code was not accepted/);
-	usedStep = Math.floor(Date.now() / 30000) + 1;
-	await p2.getByTestId('mfa-code').fill(totp(secret, 1));
+	const at = Date.now();
+	usedStep = Math.floor(at / 30000) + 1;
+	await p2.getByTestId('mfa-code').fill(totp(secret, 1, at));
 	await p2.getByTestId('mfa-submit').click();
 	await p2.getByRole('heading', { name: /Welcome/ }).waitFor();
 	await p2.context().close();
@@ -185,8 +199,9 @@ async function adminPage(lang, opts) {
 		await new Promise(r => setTimeout(r, usedStep * 30000 - Date.now() + 300));
 		now = Math.floor(Date.now() / 30000);
 	}
-	usedStep = now + 1;
-	await page.getByTestId('mfa-code').fill(totp(secret, 1));
+	const at = Date.now();
+	usedStep = Math.floor(at / 30000) + 1;
+	await page.getByTestId('mfa-code').fill(totp(secret, 1, at));
 	await page.getByTestId('mfa-submit').click();
 	// signed in: the console's layout (the sign-in card has an h1 too)
 	await page.locator('nav.side').waitFor();
@@ -219,7 +234,9 @@ test('language switch: every screen of this file in ja and en, no missing key', 
 		}
 		const h1 = await page.locator('main h1').first().textContent();
 		assert.equal(h1, lang === 'ja' ? 'アラート' : 'Alerts');
+		assert.deepEqual(await missingKeys(page), [], `missing keys in ${lang}`);
 	}
+	assert.deepEqual(page.kuraErrors.filter(e => !/status of 4\d\d/.test(e)), []);
 	// remembered across a reload
 	await page.reload();
 	await page.locator('main h1').first().waitFor();
@@ -298,7 +315,7 @@ test('alerts: the new-network and failed sign-in alerts can be acknowledged', as
 	try {
 		// alerts are raised from the audit stream a moment after the
 		// sign-ins: refresh until it is there
-		for (let i = 0; i < 40 && !(await row.isVisible()); i++) {
+		for (let i = 0; i < 120 && !(await row.isVisible()); i++) {
 			await page.waitForTimeout(250);
 			await page.getByTestId('alerts-refresh').click();
 		}
@@ -339,17 +356,27 @@ test('idle timeout: a warning a minute ahead, "stay signed in", then back to sig
 	// sign-in with the reason
 	await page.getByTestId('lang-switch').click();
 	await page.waitForFunction(() => document.documentElement.lang === 'ja');
+	const cookie = (await page.context().cookies()).find(c => c.name === 'kura_session').value;
+	await page.goto('/console/#/account');
+	await page.getByRole('heading', { name: 'マイアカウント' }).waitFor();
+	await page.waitForLoadState('networkidle');
 	await page.clock.fastForward(226 * 1000);
 	await warn.waitFor({ state: 'visible' });
 	assert.match(await warn.textContent(), /あと \d+ 秒でサインアウト/);
 	await shot(page, 'console-idle-warning-ja');
+	// a dialog left open (here: sign out everywhere?) must not survive
+	await page.getByRole('button', { name: 'すべての端末からサインアウト' }).click();
+	await page.locator('dialog[open]').waitFor();
 	await page.clock.fastForward(64 * 1000);
 	await page.getByTestId('contract').waitFor();
 	assert.match(await page.locator('.notice').textContent(), /操作がなかったため、サインアウトしました/);
+	assert.equal(await page.locator('dialog').count(), 0, 'no dialog outlives the session');
 	await shot(page, 'console-idle-signed-out-ja');
-	// the console also ended the session on the server
-	await page.goto('/console/#/home');
-	await page.getByTestId('contract').waitFor();
+	// the console ended the session on the server too
+	const api = new Api(base);
+	api.cookie = `kura_session=${cookie}`;
+	const me = await api.request('GET', '/api/v1/me');
+	assert.equal(me.status, 401, me.text);
 	await page.context().close();
 });
 
@@ -406,4 +433,34 @@ test('a tenant that requires two-step verification: the console keeps to enrolme
 	await page.goto('/console/#/audit');
 	await page.getByTestId('verify-result').locator('.badge').first().waitFor();
 	await page.context().close();
+});
+
+test('tabs share the idle count: an idle tab does not sign out a tab in use', async () => {
+	// a tenant with a 70 s idle timeout; one tab idle, one tab in use
+	const t3 = await kura.cmd({ cmd: 'tenant' });
+	const api = new Api(base);
+	await api.login(t3.contract_id, t3.admin_login, t3.admin_password);
+	const r = await api.request('PUT', '/api/v1/settings/security', { idle_timeout_seconds: 70 });
+	assert.equal(r.status, 200, r.text);
+	const active = await newPage(browser, base, 'en');
+	await signIn(active, t3.contract_id, t3.admin_login, t3.admin_password);
+	await active.locator('nav.side').waitFor();
+	const idle = await active.context().newPage();
+	await idle.goto('/console/#/home');
+	await idle.locator('nav.side').waitFor();
+	// 80 s: past the idle tab's own count, but the other tab keeps working
+	const end = Date.now() + 80000;
+	while (Date.now() < end) {
+		await active.waitForTimeout(8000);
+		const st = await active.evaluate(async () => {
+			try { await (await import('/console/js/api.js')).api('GET', '/api/v1/me'); return 200; } catch (e) { return e.status; }
+		});
+		assert.equal(st, 200, 'the tab in use stays signed in');
+	}
+	assert.equal(await idle.locator('nav.side').count(), 1, 'the idle tab is still signed in');
+	assert.equal(await active.locator('nav.side').count(), 1);
+	// and when neither is used, both return to sign-in
+	await idle.getByTestId('contract').waitFor({ timeout: 90000 });
+	await active.getByTestId('contract').waitFor({ timeout: 30000 });
+	await active.context().close();
 });

@@ -100,9 +100,10 @@ export function unique(prefix) {
 }
 
 // The current TOTP code for a base32 secret, from oathtool (the real peer).
-export function totp(secret, offsetSteps = 0) {
+// at: the instant (ms) whose step is meant, default now.
+export function totp(secret, offsetSteps = 0, at = Date.now()) {
 	const args = ['--totp', '-b', secret];
-	if (offsetSteps) args.push('-N', new Date(Date.now() + offsetSteps * 30000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
+	if (offsetSteps || at !== undefined) args.push('-N', new Date(at + offsetSteps * 30000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC');
 	return execFileSync('oathtool', args).toString().trim();
 }
 
@@ -157,6 +158,16 @@ export async function auditFind(page, group, label) {
 	await page.getByTestId('f-action').selectOption(group);
 	await page.getByTestId('audit-apply').click();
 	const rows = page.getByTestId('audit-table').locator('tbody tr');
+	await rows.first().waitFor();
+	// newest first, 50 a page: load more pages until the action shows
+	for (let i = 0; i < 20 && !(await rows.filter({ hasText: label }).count()); i++) {
+		const more = page.getByTestId('audit-more');
+		if (!(await more.count())) break;
+		const n = await rows.count();
+		await more.click();
+		await page.waitForFunction(([sel, k]) => document.querySelectorAll(sel).length > k,
+			['[data-testid=audit-table] tbody tr', n]);
+	}
 	await rows.filter({ hasText: label }).first().waitFor();
 	return rows.allTextContents();
 }

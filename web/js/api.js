@@ -11,11 +11,29 @@ export class ApiError extends Error {
 	}
 }
 
+// The session's last use, as the server counts it: when a request was
+// sent (the server notes the arrival), for every answer but 401.  Kept in
+// localStorage too, so that all tabs of the one shared session count the
+// same idle time and an idle tab does not sign out an active one.
+const ACT_KEY = 'kura.activity';
 let lastActivity = Date.now();
 let onSignedOut = () => {};
 
 export function setSignedOutHandler(fn) { onSignedOut = fn; }
-export function lastActivityAt() { return lastActivity; }
+
+export function noteActivity(at) {
+	lastActivity = Math.max(lastActivity, at);
+	try { localStorage.setItem(ACT_KEY, String(lastActivity)); } catch (e) { /* one tab only */ }
+}
+
+export function lastActivityAt() {
+	let shared = 0;
+	try { shared = Number(localStorage.getItem(ACT_KEY)) || 0; } catch (e) { /* none */ }
+	return Math.max(lastActivity, shared);
+}
+
+// Sign-in steps and invitation pages are not uses of a session.
+const NOT_USE = /^\/api\/v1\/auth\/(login|mfa|invitation|accept-invitation)$/;
 
 export function setCsrf(token) {
 	try {
@@ -37,16 +55,14 @@ function headers(method, json) {
 	return hd;
 }
 
-async function answer(r, path) {
+async function answer(r, path, sent) {
 	let body = null;
 	const type = r.headers.get('Content-Type') || '';
 	if (type.startsWith('application/json')) {
 		try { body = await r.json(); } catch (e) { body = null; }
 	}
-	if (r.ok) {
-		if (!path.startsWith('/api/v1/auth/')) lastActivity = Date.now();
-		return body;
-	}
+	if (r.status !== 401 && !NOT_USE.test(path)) noteActivity(sent);
+	if (r.ok) return body;
 	const code = body && body.error ? body.error.code : `http_${r.status}`;
 	const msg = body && body.error ? body.error.message : r.statusText;
 	const err = new ApiError(r.status, code, msg);
@@ -68,6 +84,7 @@ export async function api(method, path, body, query) {
 		if (s) url += (url.includes('?') ? '&' : '?') + s;
 	}
 	let r;
+	const sent = Date.now();
 	try {
 		r = await fetch(url, {
 			method, credentials: 'same-origin', cache: 'no-store',
@@ -77,7 +94,7 @@ export async function api(method, path, body, query) {
 	} catch (e) {
 		throw new ApiError(0, 'network', 'network error');
 	}
-	return answer(r, path);
+	return answer(r, path, sent);
 }
 
 // Upload a file's bytes with progress: onProgress(loaded, total).
@@ -90,11 +107,12 @@ export function upload(path, file, onProgress) {
 		if (csrf()) x.setRequestHeader('X-CSRF-Token', csrf());
 		x.upload.onprogress = e => onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
 		x.onerror = () => reject(new ApiError(0, 'network', 'network error'));
+		const sent = Date.now();
 		x.onload = () => {
+			if (x.status !== 401) noteActivity(sent);
 			let body = null;
 			try { body = JSON.parse(x.responseText); } catch (e) { body = null; }
 			if (x.status >= 200 && x.status < 300) {
-				lastActivity = Date.now();
 				resolve(body);
 				return;
 			}
@@ -107,4 +125,29 @@ export function upload(path, file, onProgress) {
 }
 
 // Note a request made outside api() (a download link) as activity.
-export function touch() { lastActivity = Date.now(); }
+export function touch() { noteActivity(Date.now()); }
+
+// Download an export (a few MiB at most) through fetch, so that an error
+// answer (an expired session, export_too_large) is shown in the page
+// instead of becoming a broken download.  Saves it under the server's
+// file name.
+export async function download(path, fallbackName) {
+	const sent = Date.now();
+	let r;
+	try {
+		r = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+	} catch (e) {
+		throw new ApiError(0, 'network', 'network error');
+	}
+	if (!r.ok) return answer(r, path, sent);
+	noteActivity(sent);
+	const blob = await r.blob();
+	const m = /filename="([^"]+)"/.exec(r.headers.get('Content-Disposition') || '');
+	const a = document.createElement('a');
+	a.href = URL.createObjectURL(blob);
+	a.download = m ? m[1] : fallbackName;
+	document.body.appendChild(a);
+	a.click();
+	a.remove();
+	setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}

@@ -32,7 +32,10 @@ export function navigate(path) {
 async function signedIn(res) {
 	setCsrf(res.csrf_token);
 	await loadMe();
-	navigate(setupPath() || 'home');
+	// back to the screen a link asked for before sign-in
+	let after = null;
+	try { after = sessionStorage.getItem('kura.after'); sessionStorage.removeItem('kura.after'); } catch (e) { /* none */ }
+	navigate(setupPath() || after || 'home');
 }
 
 async function loadMe() {
@@ -51,6 +54,13 @@ function setupPath() {
 }
 
 function signedOut(reason) {
+	// dialogs live outside #app: close them all, so nothing of the session
+	// (an invitation link, a form) stays on an unattended screen
+	for (const d of document.querySelectorAll('dialog')) {
+		d.dispatchEvent(new Event('cancel'));
+		if (d.open) d.close();
+		d.remove();
+	}
 	if (!state.me) return;
 	state.me = null;
 	setCsrf(null);
@@ -92,8 +102,7 @@ function layout(active) {
 		h('span', { class: 'who' }, me.display_name || me.login_id),
 		langSwitch(),
 		button(t('nav.sign_out'), signOut, 'link', { 'data-testid': 'sign-out' }));
-	const idle = h('div', { id: 'idle-warning', class: 'idle-warning', hidden: true, role: 'alertdialog',
-		'aria-live': 'assertive' });
+	const idle = h('div', { id: 'idle-warning', class: 'idle-warning', hidden: true, role: 'alert' });
 	fill(root, top, idle, h('div', { class: 'body' }, nav, main));
 	return main;
 }
@@ -102,7 +111,8 @@ function layout(active) {
 function parseHash() {
 	const raw = location.hash.replace(/^#\/?/, '');
 	const [p, q] = raw.split('?');
-	const parts = p.split('/').filter(Boolean).map(decodeURIComponent);
+	const dec = x => { try { return decodeURIComponent(x); } catch (e) { return x; } };
+	const parts = p.split('/').filter(Boolean).map(dec);
 	return { parts, query: new URLSearchParams(q || '') };
 }
 
@@ -116,7 +126,8 @@ async function route() {
 		if (first === 'signin' && state.me) { navigate('home'); return; }
 		const flash = state.flash;
 		state.flash = null;
-		auth.publicViews[first]({ root, parts, query, flash, signedIn, langSwitch, navigate });
+		auth.publicViews[first]({ root, parts, query, flash, signedIn, langSwitch, navigate,
+			current: () => n === routing });
 		return;
 	}
 	if (!state.me) {
@@ -124,7 +135,12 @@ async function route() {
 			if (!hasCsrf()) throw new Error('no session');
 			await loadMe();
 		} catch (e) {
-			if (n === routing) navigate('signin');
+			if (n !== routing) return;
+			const want = location.hash.replace(/^#\/?/, '');
+			if (want && VIEWS.some(v => v.path === want.split(/[/?]/)[0])) {
+				try { sessionStorage.setItem('kura.after', want); } catch (e2) { /* none */ }
+			}
+			navigate('signin');
 			return;
 		}
 	}
@@ -140,7 +156,11 @@ async function route() {
 	document.title = `${t(view.nav || view.title)} — kura`;
 	try {
 		await view.render({ main, me: state.me, params: parts.slice(1), query,
-			navigate, hasPerm, refreshMe: loadMe, route });
+			navigate, hasPerm, refreshMe: loadMe, route, signedOut });
+		// a new screen: move the focus to its heading (screen readers
+		// announce it; keyboard users start from the top of the content)
+		const h1 = n === routing && !main.contains(document.activeElement) && main.querySelector('h1');
+		if (h1) { h1.setAttribute('tabindex', '-1'); h1.focus({ preventScroll: true }); }
 	} catch (e) {
 		if (n !== routing || !state.me) return;
 		const box = h('div');
@@ -172,13 +192,17 @@ function idleTick() {
 	if (left <= 60000) {
 		const secs = Math.ceil(left / 1000);
 		if (box.hidden) {
-			fill(box, 
-				h('span', { class: 'idle-text' }, t('idle.warning', { seconds: secs })),
-				button(t('idle.stay'), async () => {
-					try { await api('GET', '/api/v1/me'); } catch (e) { return; }
-					box.hidden = true;
-				}, 'primary', { 'data-testid': 'idle-stay' }));
+			// announced once (role=alert); the countdown itself is not
+			const stay = button(t('idle.stay'), async () => {
+				try { await api('GET', '/api/v1/me'); } catch (e) { return; }
+				box.hidden = true;
+			}, 'primary', { 'data-testid': 'idle-stay' });
+			fill(box, h('span', { class: 'sr-only' }, t('idle.warning_short')),
+				h('span', { class: 'idle-text', 'aria-hidden': 'true' }, t('idle.warning', { seconds: secs })),
+				stay);
 			box.hidden = false;
+			const a = document.activeElement;
+			if (!a || !/^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName)) stay.focus();
 		} else {
 			box.querySelector('.idle-text').textContent = t('idle.warning', { seconds: secs });
 		}
@@ -196,6 +220,9 @@ async function boot() {
 	}
 	setSignedOutHandler(code => signedOut(code === 'session_expired' ? 'expired' : 'signed_out'));
 	window.addEventListener('hashchange', route);
+	// another tab signed in or out: this tab's picture of who is signed in
+	// is stale (the cookie is shared), so start again from the server's
+	window.addEventListener('storage', e => { if (e.key === 'kura.csrf') location.reload(); });
 	setInterval(idleTick, 1000);
 	await route();
 }

@@ -185,8 +185,7 @@ function sessionsPanel(ctx) {
 		h('div', { class: 'actions' }, button(t('account.sign_out_all'), async () => {
 			if (!(await confirmDialog(t('account.sign_out_all'), t('account.sign_out_all_confirm'), t('account.sign_out_all'), true))) return;
 			try { await api('POST', '/api/v1/auth/logout-all'); } catch (err) { say(msg, 'error', errorText(err)); return; }
-			location.hash = '#/signin';
-			location.reload();
+			ctx.signedOut('signed_out');
 		}, 'danger')));
 	load().catch(err => say(msg, 'error', errorText(err)));
 	return sec;

@@ -2,7 +2,7 @@
 // key) and alerts (with acknowledge).
 import { h, clear, fill, field, input, select, button, say, table, fmtTime, errorText, shortId } from './dom.js';
 import { t } from './i18n.js';
-import { api, touch } from './api.js';
+import { api, download } from './api.js';
 
 // The catalogue's name of an audit action, with its code for searching.
 export function actionLabel(action) {
@@ -76,12 +76,15 @@ async function renderAudit(ctx) {
 	const f = {
 		from: input({ type: 'datetime-local', 'data-testid': 'f-from' }),
 		to: input({ type: 'datetime-local', 'data-testid': 'f-to' }),
-		action: select(ACTION_GROUPS.map(a => [a, a === '*' ? t('common.all') : t('audit.group', { group: a.slice(0, -2) })]),
+		action: select(ACTION_GROUPS.map(a => [a, a === '*' ? t('common.all') :
+			`${t(`audit.group_${a.slice(0, -2)}`)} (${a})`]),
 			ctx.query.get('action') || '*', { 'data-testid': 'f-action' }),
 		outcome: select(OUTCOMES.map(o => [o, o ? t(`audit.outcome_${o}`) : t('common.all')]), '', { 'data-testid': 'f-outcome' }),
 		actor: input({ placeholder: 'usr_…', 'data-testid': 'f-actor', value: ctx.query.get('actor') || '' }),
-		ip: input({ placeholder: '203.0.113.7', 'data-testid': 'f-ip' }),
+		ip: input({ placeholder: '203.0.113.7', 'data-testid': 'f-ip', value: ctx.query.get('source_ip') || '' }),
 	};
+	// set by a link (an alert's "see in the log"): shown, and removable
+	let resourceId = ctx.query.get('resource_id') || '';
 	const msg = h('div', { class: 'msg' });
 	const box = h('div', { class: 'audit-table', 'data-testid': 'audit-table' });
 	const more = h('div', { class: 'actions' });
@@ -94,12 +97,16 @@ async function renderAudit(ctx) {
 		if (f.outcome.value) q.outcome = f.outcome.value;
 		if (f.actor.value.trim()) q.actor = f.actor.value.trim();
 		if (f.ip.value.trim()) q.source_ip = f.ip.value.trim();
+		if (resourceId) q.resource_id = resourceId;
 		return q;
 	};
+	const exportButton = (path, name, label, testid) => button(label, async () => {
+		say(msg, null, null);
+		try { await download(path, name); } catch (err) { say(msg, 'error', errorText(err)); }
+	}, 'small', { 'data-testid': testid });
 	const exportLink = (fmt, label) => {
 		const q = new URLSearchParams(Object.assign(query(), { format: fmt }));
-		return h('a', { class: 'button small', href: `/api/v1/audit-events?${q}`, download: '', onclick: touch,
-			'data-testid': `export-${fmt}` }, label);
+		return exportButton(`/api/v1/audit-events?${q}`, `audit-events.${fmt}`, label, `export-${fmt}`);
 	};
 	let rows = [];
 	const load = async cursor => {
@@ -122,21 +129,41 @@ async function renderAudit(ctx) {
 		if (r.next_cursor) more.append(button(t('common.more'), () => load(r.next_cursor).catch(err => say(msg, 'error', errorText(err))), '', { 'data-testid': 'audit-more' }));
 		fill(exports, h('span', { class: 'small' }, t('audit.export_label')),
 			exportLink('csv', 'CSV'), exportLink('jsonl', 'JSON Lines'),
-			h('a', { class: 'button small', href: '/api/v1/audit-events/export', download: '', onclick: touch,
-				'data-testid': 'export-verifiable' }, t('audit.export_verifiable')));
+			exportButton('/api/v1/audit-events/export', 'audit-export.jsonl', t('audit.export_verifiable'),
+				'export-verifiable'));
 	};
 	const form = h('form', { class: 'toolbar filters', novalidate: true },
 		field(t('audit.from'), f.from), field(t('audit.to'), f.to), field(t('audit.action'), f.action),
 		field(t('audit.outcome'), f.outcome), field(t('audit.actor_id'), f.actor), field(t('audit.address'), f.ip),
 		h('button', { type: 'submit', class: 'primary', 'data-testid': 'audit-apply' }, t('common.filter')));
 	form.addEventListener('submit', e => { e.preventDefault(); load().catch(err => say(msg, 'error', errorText(err))); });
+	const linked = resourceId ? h('p', { class: 'small' }, t('audit.about_resource'), ' ', shortId(resourceId), ' ',
+		button(t('audit.clear_resource'), e => { resourceId = ''; e.target.parentNode.remove(); load().catch(err => say(msg, 'error', errorText(err))); },
+			'link small')) : null;
 	main.append(h('div', { class: 'page-head' }, h('h1', {}, t('nav.audit'))),
 		verifyPanel(),
 		h('section', { class: 'panel', 'aria-labelledby': 'h-events' },
 			h('h2', { id: 'h-events' }, t('audit.events')),
 			h('p', { class: 'small' }, t('audit.zone_note', { zone })),
-			form, msg, exports, box, more));
+			form, linked, msg, exports, box, more));
 	await load();
+}
+
+// The audit records behind an alert: sign-in alerts name the account as
+// the records' resource (failed attempts are anonymous); the address rule
+// names the address.
+function alertLogLink(a) {
+	const q = new URLSearchParams();
+	if (a.rule === 'failed_login_address' && a.source_ip) {
+		q.set('action', 'auth.*');
+		q.set('source_ip', a.source_ip);
+	} else if (/^(failed_login_account|account_locked|new_network)$/.test(a.rule) && a.actor_id) {
+		q.set('action', 'auth.*');
+		q.set('resource_id', a.actor_id);
+	} else if (a.actor_id) {
+		q.set('actor', a.actor_id);
+	}
+	return `#/audit?${q}`;
 }
 
 async function renderAlerts(ctx) {
@@ -166,8 +193,7 @@ async function renderAlerts(ctx) {
 						await load();
 					} catch (err) { say(msg, 'error', errorText(err)); }
 				}, 'small primary', { 'data-testid': `ack-${a.id}` }) },
-			{ label: t('audit.detail'), cell: a => a.event_id ?
-				h('a', { href: `#/audit?actor=${encodeURIComponent(a.actor_id || '')}` }, t('alerts.see_log')) : '' },
+			{ label: t('audit.detail'), cell: a => h('a', { href: alertLogLink(a) }, t('alerts.see_log')) },
 		], rows, t('alerts.none')));
 		clear(more);
 		if (r.next_cursor) more.append(button(t('common.more'), () => load(r.next_cursor).catch(err => say(msg, 'error', errorText(err)))));

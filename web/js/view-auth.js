@@ -100,11 +100,13 @@ export function policyChecklist(policy, pwInput) {
 	const rules = [
 		['len', t('auth.rule_length', { n: policy.min_length })],
 		['classes', t('auth.rule_classes', { n: policy.min_classes })],
-		['common', t('auth.rule_common')],
 	];
 	const items = {};
+	// the common-password check is the server's, at submit: a note, not a
+	// rule that could be ticked
 	const list = h('ul', { class: 'policy', 'aria-live': 'polite', 'data-testid': 'policy' },
-		rules.map(([k, label]) => (items[k] = h('li', { class: 'rule pending' }, label))));
+		rules.map(([k, label]) => (items[k] = h('li', { class: 'rule pending' }, label))),
+		h('li', { class: 'note' }, t('auth.rule_common')));
 	const update = () => {
 		const pw = pwInput.value;
 		const chars = [...pw].length;
@@ -138,7 +140,9 @@ async function invite(ctx) {
 	let info;
 	try {
 		info = await api('POST', '/api/v1/auth/invitation', { token: inviteToken });
+		if (!ctx.current()) return;
 	} catch (err) {
+		if (!ctx.current()) return;
 		card(ctx, 'auth.title_invite', msg,
 			h('p', { class: 'small' }, h('a', { href: '#/signin' }, t('auth.back_to_signin'))));
 		say(msg, 'error', errorText(err));

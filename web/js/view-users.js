@@ -4,7 +4,7 @@
 import { h, clear, field, input, select, button, say, notice, fmtTime, errorText,
 	confirmDialog, formDialog, nextId } from './dom.js';
 import { t, lang } from './i18n.js';
-import { api, touch } from './api.js';
+import { api, download } from './api.js';
 
 const BUILTIN = ['tenant_admin', 'member'];
 const STATUSES = ['active', 'invited', 'disabled'];
@@ -613,8 +613,13 @@ async function renderAccessReview(ctx) {
 	];
 	put(main,
 		pageHead('users.access_title',
-			h('a', { href: '/api/v1/access-review?format=csv', download: 'access-review.csv',
-				class: 'button primary', onclick: () => touch(), 'data-testid': 'access-csv' }, t('users.access_csv'))),
+			button(t('users.access_csv'), async () => {
+				try { await download('/api/v1/access-review?format=csv', 'access-review.csv'); } catch (err) {
+					const box = main.querySelector('.access-msg');
+					if (box) say(box, 'error', errorText(err));
+				}
+			}, 'primary', { 'data-testid': 'access-csv' })),
+		h('div', { class: 'msg access-msg' }),
 		h('p', { class: 'lead' }, t('users.access_intro')),
 		h('p', { class: 'small', 'data-testid': 'access-count' }, t('users.access_count', { n: r.items.length })),
 		r.items.length
