@@ -100,6 +100,7 @@ enum sq_stmt {
 	SQ_RELEASE,
 	SQ_ROLLBACK_TO,
 	SQ_USER_UPDATE,
+	SQ_USER_UPDATE_SAME_INDEXES,
 	SQ_USER_DELETE,
 	SQ_USER_GET_BY_INVITE,
 	SQ_USER_EXISTS,
@@ -289,6 +290,19 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
 	    "?17, ?18, ?19, ?20) "
 	    "WHERE tenant_id = ?1 AND id = ?2",
+	/* The same, for a row whose indexed columns keep their values: SQLite
+	 * rewrites an index entry for every indexed column named in SET, even
+	 * unchanged, so leaving them out saves two index pages (two WAL
+	 * frames) per update.  Binds as SQ_USER_UPDATE. */
+	[SQ_USER_UPDATE_SAME_INDEXES] =
+	    "UPDATE users SET (email, display_name, password_hash, status, "
+	    "roles, must_change_password, updated_us, failed_logins, "
+	    "locked_until_us, last_login_us, password_changed_us, mfa_enabled, "
+	    "totp_secret, totp_pending, totp_last_step, invite_expires_us) = "
+	    "(?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	    "?18, ?20) "
+	    "WHERE tenant_id = ?1 AND id = ?2 AND email_index IS ?3 AND "
+	    "invite_hash IS ?19",
 	[SQ_USER_DELETE] =
 	    "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
 	[SQ_USER_GET_BY_INVITE] =
@@ -2234,6 +2248,15 @@ sq_user_update(void *be, const struct store_tctx *ctx,
 	kura_err err;
 	int rc;
 
+	/* first without touching the indexes; no row changed means the row
+	 * is missing or an indexed value changes: then the full update */
+	if ((err = sq_stmt(be, SQ_USER_UPDATE_SAME_INDEXES, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, u->id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_user_mutable(st, 3, u);
+	if ((err = sq_write_one(be, st, rc)) != KURA_ENOENT)
+		return err;
 	if ((err = sq_stmt(be, SQ_USER_UPDATE, &st)) != KURA_OK)
 		return err;
 	rc = sq_bind_keys(st, ctx->tenant_id, u->id, NULL);
