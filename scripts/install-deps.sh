@@ -9,7 +9,7 @@ build="meson ninja-build pkg-config gcc python3 libgnutls28-dev libsodium-dev
 run="$build"
 test="$build libcmocka-dev clang libclang-rt-14-dev python3-pytest
   python3-requests python3-pyotp oathtool openssl sqlite3 faketime
-  python3-zstandard chromium fonts-ipafont-gothic"
+  python3-zstandard chromium fonts-ipafont-gothic strace"
 bench="$build wrk nginx-light linux-perf valgrind"
 
 want=""

@@ -39,6 +39,15 @@ struct api_auth {
  * later ones do not add another.  status is what the request answers;
  * resource_id NULL means the route's {id}. */
 kura_err api_commit(struct http_req *req, unsigned status, const char *resource_id);
+/* With group durability the commit above is not yet durable when it
+ * returns; the reply is held until it is (api_record).  Call this before
+ * an irreversible step outside the database that relies on the change
+ * (deleting content files it no longer names): it blocks until the
+ * change is durable.  On failure req's reply is 503 and the caller must
+ * skip the step. */
+kura_err api_durable(struct http_req *req);
+/* Frees the record api_commit keeps for the observers (api_cleanup). */
+void api_commit_row_free(struct http_req *req);
 /* Add a field to this request's audit record detail (flags such as
  * "locked", "granted_admin"; never customer content).  Takes value. */
 void api_audit_detail(struct http_req *req, const char *key, json_t *value);

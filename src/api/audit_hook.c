@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "audit/audit.h"
 #include "core/log.h"
+#include "core/mem.h"
 
 /* "user.invite" -> "user" */
 static void
@@ -104,31 +105,117 @@ api_audit_detail(struct http_req *req, const char *key, json_t *value)
 		json_decref(value);
 }
 
+/*
+ * The request's transaction commits without waiting for the disk (with
+ * group durability on): the WAL is appended, SQLite's write lock is
+ * released, and the ticket goes on req.  The reply is held until the
+ * barrier has synced the WAL past it (api_record), or the caller forces
+ * it with api_durable before an irreversible step outside the database.
+ * Observers hear of the record only once it is durable.
+ */
 kura_err
 api_commit(struct http_req *req, unsigned status, const char *resource_id)
 {
 	struct app *app = req->app;
-	struct store_audit row;
+	struct store_audit *row = NULL;
 	struct audit_rec r;
+	uint64_t ticket = 0;
 	kura_err err;
 
-	memset(&row, 0, sizeof(row));
 #ifdef KURA_BENCH_NO_AUDIT
 	req->audited = true;    /* benchmark-only build: see meson_options.txt */
 #endif
-	if (req->audited)
-		return store_commit(app->store);
+	if (req->audited) {
+		err = store_commit_grouped(app->store, &ticket);
+		if (err == KURA_OK && ticket > req->commit_ticket)
+			req->commit_ticket = ticket;
+		return err;
+	}
+	if ((row = kura_calloc(1, sizeof(*row))) == NULL)
+		return KURA_ENOMEM;
 	fill(req, &r, status, resource_id);
-	err = audit_append_tx(app->store, &r, &row);
+	err = audit_append_tx(app->store, &r, row);
 	audit_rec_clear(&r);
 	if (err == KURA_OK)
-		err = store_commit(app->store);
-	if (err == KURA_OK) {
-		req->audited = true;
-		audit_notify(&row);
+		err = store_commit_grouped(app->store, &ticket);
+	if (err != KURA_OK)
+		goto out;
+	req->audited = true;
+	if (ticket == 0) {
+		audit_notify(row);      /* durable already (no group barrier) */
+		goto out;
 	}
-	store_audit_clear(&row);
+	if (ticket > req->commit_ticket)
+		req->commit_ticket = ticket;
+	req->commit_row = row;      /* notified by durable_done */
+	row = NULL;
+out:
+	if (row != NULL) {
+		store_audit_clear(row);
+		free(row);
+	}
 	return err;
+}
+
+void
+api_commit_row_free(struct http_req *req)
+{
+	struct store_audit *row = req->commit_row;
+
+	if (row != NULL) {
+		store_audit_clear(row);
+		free(row);
+	}
+	req->commit_row = NULL;
+}
+
+/* The request's change is durable: tell the observers its record. */
+static void
+durable_ok(struct http_req *req)
+{
+	req->commit_ticket = 0;
+	if (req->commit_row != NULL)
+		audit_notify(req->commit_row);
+	api_commit_row_free(req);
+}
+
+static void
+durable_fail(struct http_req *req, kura_err err)
+{
+	log_error("request %s: committed change not made durable (WAL sync): %s",
+	    req->request_id, kura_strerror(err));
+	/* the change may not survive a crash: never answer success */
+	http_reply_error(req, 503, "busy", "the server is busy, try again");
+	api_commit_row_free(req);
+}
+
+kura_err
+api_durable(struct http_req *req)
+{
+	struct app *app = req->app;
+	kura_err err;
+
+	if (req->commit_ticket == 0)
+		return KURA_OK;
+	err = store_durable_wait(app->store, req->commit_ticket);
+	if (err != KURA_OK) {
+		durable_fail(req, err);
+		return err;
+	}
+	durable_ok(req);
+	return KURA_OK;
+}
+
+static void
+durable_done(void *arg, kura_err err)
+{
+	struct http_req *req = arg;
+
+	if (err != KURA_OK)
+		durable_fail(req, err);
+	else
+		durable_ok(req);
+	http_record_done(req);
 }
 
 static void
@@ -152,6 +239,23 @@ api_record(struct http_req *req)
 	struct audit_rec r;
 	kura_err err;
 
+	if (req->commit_ticket != 0) {
+		/* a change committed by api_commit: the reply waits for the
+		 * WAL sync that covers it */
+		if (req->record_nowait) {
+			/* an early error reply that cannot be held: it claims
+			 * no success, and the change stays (lazily) committed */
+			return false;
+		}
+		err = store_durable_wait_async(app->store, req->commit_ticket,
+		    durable_done, req);
+		if (err != KURA_OK) {
+			durable_fail(req, err);
+			(void)http_add_header(req, "Retry-After", "1");
+			return false;
+		}
+		return true;
+	}
 	if (app->audit == NULL)
 		return false;
 #ifdef KURA_BENCH_NO_AUDIT

@@ -19,6 +19,7 @@ api_cleanup(struct http_req *req)
 {
 	struct api_auth *a = req->auth;
 
+	api_commit_row_free(req);
 	if (a == NULL)
 		return;
 	store_tenant_free(a->tenant);

@@ -203,6 +203,13 @@ ws_blobs_delete(struct http_req *req, const char (*blobs)[STORE_ID_MAX], size_t 
 	struct api_auth *a = api_auth(req);
 	struct app *app = req->app;
 
+	/* the rows that named these files must be gone for good first: if
+	 * the change could still roll back in a crash, keep the files */
+	if (n > 0 && api_durable(req) != KURA_OK) {
+		log_warn("request %s: %zu content file(s) kept: the change is not "
+		    "durable", req->request_id, n);
+		return;
+	}
 	for (size_t i = 0; i < n; i++) {
 		kura_err err = blob_delete(app->blob_root, a->ctx.tenant_id, blobs[i]);
 		if (err && err != KURA_ENOENT)

@@ -117,6 +117,15 @@ cli_serve(int argc, char **argv)
 		goto out;
 	}
 	set_log_level(cfg->log_level);
+	/* before any other thread uses the store: every transaction from
+	 * here on commits lazily and is made durable by one WAL sync per
+	 * group (decisions #47) */
+	err = store_group_start(app.store);
+	if (err) {
+		cli_err("cannot start the group commit thread: %s",
+		    kura_strerror(err));
+		goto out;
+	}
 	err = audit_key_ensure(app.store, cfg->audit_key, &msg);
 	if (err) {
 		cli_err("%s", msg ? msg : kura_strerror(err));
@@ -205,8 +214,17 @@ out:
 	alerts_serve_stop();
 	/* siem stop */
 	siem_serve_stop(SIEM_DRAIN_US);
-	if (opened)
+	if (opened) {
+		struct gsync_stats gs;
+		store_group_stats(app.store, &gs);
+		if (gs.syncs > 0)
+			log_info("group commit: %llu WAL syncs for %llu waiting "
+			    "commits (largest group %llu)",
+			    (unsigned long long)gs.syncs,
+			    (unsigned long long)gs.waiters,
+			    (unsigned long long)gs.max_group);
 		cli_close(cfg, &app);
+	}
 	free(msg);
 	kbuf_free(&listen);
 	return rc;

@@ -103,9 +103,11 @@ struct http_app {
 	bool (*gate)(struct http_req *req);
 	/* Runs once per finished request (metrics); may be NULL. */
 	void (*completed)(struct http_req *req);
-	/* Records an /api/ request that was not audited in its transaction.
-	 * Returns true if it will call http_record_done(req) once the record
-	 * is durable (the server holds the reply until then); false if
+	/* Records an /api/ request that was not audited in its transaction,
+	 * or waits until the change of a request with a commit_ticket is
+	 * durable.  Returns true if it will call http_record_done(req) once
+	 * the record or change is durable (the server holds the reply until
+	 * then); false if
 	 * nothing is pending.  With req->record_nowait the record is only
 	 * queued and false is returned.  May be NULL. */
 	bool (*record)(struct http_req *req);
@@ -167,7 +169,13 @@ struct http_req {
 	bool audit_summarised;              /* a refusal counted in a summary
 	                                       record instead of its own (MON-3) */
 	json_t *audit_extra;                /* extra detail for the record */
-	bool recording;                     /* waiting for the audit writer */
+	/* a change committed without waiting for the disk (the app's group
+	 * durability): app.record holds the reply until the ticket is
+	 * durable; commit_row is the app's, freed by app.cleanup */
+	uint64_t commit_ticket;
+	void *commit_row;
+	bool recording;                     /* waiting for the audit writer
+	                                       or the WAL sync */
 	bool record_nowait;                 /* reply already sent (early 413) */
 	size_t discarded;                   /* body bytes dropped after a 413 */
 	bool replied;

@@ -864,8 +864,9 @@ http_defer(struct http_req *req, http_handler fn)
 static bool
 needs_record(const struct http_server *srv, const struct http_req *req)
 {
-	return srv->app.record != NULL && !req->audited &&
-	    !req->audit_summarised && strncmp(req->path, "/api/", 5) == 0;
+	return srv->app.record != NULL && (req->commit_ticket != 0 ||
+	    (!req->audited && !req->audit_summarised &&
+	    strncmp(req->path, "/api/", 5) == 0));
 }
 
 void

@@ -11,10 +11,12 @@
 #define KURA_STORE_BACKEND_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/gsync.h"
 #include "store/migrations.h"
 #include "store/store.h"
 
@@ -37,9 +39,20 @@ struct store_ops {
 	kura_err (*integrity_check)(void *be, char **ret_detail);
 
 	kura_err (*begin)(void *be);
+	/* Begin a transaction whose commit need not be durable when commit
+	 * returns; store.c makes it durable with sync() before anybody
+	 * relies on it.  NULL if the backend has no such mode. */
+	kura_err (*begin_lazy)(void *be);
 	kura_err (*commit)(void *be);
 	kura_err (*rollback)(void *be);
 	int (*in_tx)(void *be);
+	/* Group durability (store_group_start): a handle on the log of the
+	 * database at target, and sync(), which makes durable every commit
+	 * (lazy or not) that returned before sync() was called.  sync() runs
+	 * on one thread at a time.  NULL if begin_lazy is NULL. */
+	kura_err (*sync_open)(const char *target, void **ret_h);
+	kura_err (*sync)(void *h);
+	void (*sync_close)(void *h);
 
 	kura_err (*tenant_insert)(void *be, const struct store_tenant *t);
 	kura_err (*tenant_get)(void *be, const char *id,
@@ -319,6 +332,7 @@ struct store_conn {
 	struct store_conn *prev;
 	struct store_conn *next;
 	void *be;
+	bool lazy;                      /* the open transaction is lazy */
 };
 
 struct store {
@@ -327,6 +341,9 @@ struct store {
 	pthread_key_t key;              /* -> this thread's struct store_conn */
 	pthread_mutex_t lock;           /* protects conns */
 	struct store_conn *conns;       /* every open connection */
+	/* group durability (store_group_start); NULL in CLI commands */
+	struct gsync *group;
+	void *sync_h;                   /* ops->sync_open's handle */
 };
 
 extern const struct store_ops store_sqlite_ops;

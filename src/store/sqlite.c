@@ -79,6 +79,8 @@ enum sq_stmt {
 	SQ_BEGIN,
 	SQ_COMMIT,
 	SQ_ROLLBACK,
+	SQ_SYNC_NORMAL,
+	SQ_SYNC_FULL,
 	SQ_INTEGRITY,
 	SQ_FK_CHECK,
 	SQ_TENANT_INSERT,
@@ -100,6 +102,7 @@ enum sq_stmt {
 	SQ_RELEASE,
 	SQ_ROLLBACK_TO,
 	SQ_USER_UPDATE,
+	SQ_USER_UPDATE_SAME_INDEXES,
 	SQ_USER_DELETE,
 	SQ_USER_GET_BY_INVITE,
 	SQ_USER_EXISTS,
@@ -240,6 +243,8 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
+	[SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[SQ_SYNC_FULL] = "PRAGMA synchronous = FULL",
 	[SQ_INTEGRITY] = "PRAGMA integrity_check",
 	[SQ_FK_CHECK] = "PRAGMA foreign_key_check",
 	[SQ_TENANT_INSERT] =
@@ -289,6 +294,19 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	    "(?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
 	    "?17, ?18, ?19, ?20) "
 	    "WHERE tenant_id = ?1 AND id = ?2",
+	/* The same, for a row whose indexed columns keep their values: SQLite
+	 * rewrites an index entry for every indexed column named in SET, even
+	 * unchanged, so leaving them out saves two index pages (two WAL
+	 * frames) per update.  Binds as SQ_USER_UPDATE. */
+	[SQ_USER_UPDATE_SAME_INDEXES] =
+	    "UPDATE users SET (email, display_name, password_hash, status, "
+	    "roles, must_change_password, updated_us, failed_logins, "
+	    "locked_until_us, last_login_us, password_changed_us, mfa_enabled, "
+	    "totp_secret, totp_pending, totp_last_step, invite_expires_us) = "
+	    "(?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+	    "?18, ?20) "
+	    "WHERE tenant_id = ?1 AND id = ?2 AND email_index IS ?3 AND "
+	    "invite_hash IS ?19",
 	[SQ_USER_DELETE] =
 	    "DELETE FROM users WHERE tenant_id = ?1 AND id = ?2",
 	[SQ_USER_GET_BY_INVITE] =
@@ -738,6 +756,10 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 struct sq_conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[SQ_STMT_COUNT];
+	/* synchronous=NORMAL is in force: only ever inside a transaction
+	 * begun by sq_begin_lazy; sq_stmt puts FULL back before any
+	 * statement runs outside one (see sq_begin_lazy) */
+	bool normal;
 };
 
 typedef kura_err (*sq_row_fn)(sqlite3_stmt *st, void *item);
@@ -779,9 +801,11 @@ sq_err(int rc)
 	}
 }
 
+static kura_err sq_sync_full(struct sq_conn *c);
+
 /* Return the connection's cached statement id, preparing it on first use. */
 static kura_err
-sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret_st)
+sq_stmt_raw(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret_st)
 {
 	sqlite3_stmt *st;
 	int rc;
@@ -797,6 +821,23 @@ sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret_st)
 	}
 	*ret_st = c->st[id];
 	return KURA_OK;
+}
+
+/*
+ * As sq_stmt_raw, for every statement: a connection left in
+ * synchronous=NORMAL outside a transaction (a lazy transaction ended,
+ * was rolled back by SQLite itself, or putting FULL back failed) gets
+ * FULL back first, so no autocommit write ever skips its fsync.
+ */
+static kura_err
+sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret_st)
+{
+	kura_err err;
+
+	if (c->normal && sqlite3_get_autocommit(c->db) &&
+	    (err = sq_sync_full(c)) != KURA_OK)
+		return err;
+	return sq_stmt_raw(c, id, ret_st);
 }
 
 /* Make a cached statement ready for its next use. */
@@ -1460,16 +1501,88 @@ sq_begin(void *be)
 	return sq_simple(be, SQ_BEGIN);
 }
 
+/* Run one of the synchronous pragmas (never inside a transaction:
+ * SQLite refuses to change the safety level there). */
+static kura_err
+sq_sync_pragma(struct sq_conn *c, enum sq_stmt id)
+{
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+	int rc;
+
+	if ((err = sq_stmt_raw(c, id, &st)) != KURA_OK)
+		return err;
+	/* a pragma that sets a value returns no row */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	err = rc == SQLITE_DONE ? KURA_OK :
+	    sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+	sq_done(st);
+	return err;
+}
+
+static kura_err
+sq_sync_full(struct sq_conn *c)
+{
+	kura_err err;
+
+	if ((err = sq_sync_pragma(c, SQ_SYNC_FULL)) != KURA_OK)
+		return err;
+	c->normal = false;
+	return KURA_OK;
+}
+
+/*
+ * BEGIN IMMEDIATE with synchronous=NORMAL for this one transaction: its
+ * COMMIT appends to the WAL without an fsync (SQLite still syncs the WAL
+ * before and the database after every checkpoint).  The caller must not
+ * treat the commit as durable until the WAL has been synced after it
+ * (store.c's group barrier).  FULL comes back after COMMIT or ROLLBACK,
+ * or at the latest before the next statement outside a transaction.
+ */
+static kura_err
+sq_begin_lazy(void *be)
+{
+	struct sq_conn *c = be;
+	sqlite3_stmt *st = NULL;
+	kura_err err;
+
+	/* fetched (and FULL restored if needed) before NORMAL is set, so
+	 * sq_stmt's check cannot undo it */
+	if ((err = sq_stmt(c, SQ_BEGIN, &st)) != KURA_OK)
+		return err;
+	if ((err = sq_sync_pragma(c, SQ_SYNC_NORMAL)) != KURA_OK)
+		return err;
+	c->normal = true;
+	err = sq_step_done(st);
+	sq_done(st);
+	if (err != KURA_OK)
+		(void)sq_sync_full(c);      /* else sq_stmt retries it */
+	return err;
+}
+
 static kura_err
 sq_commit(void *be)
 {
-	return sq_simple(be, SQ_COMMIT);
+	struct sq_conn *c = be;
+	kura_err err;
+
+	err = sq_simple(c, SQ_COMMIT);
+	if (c->normal && sqlite3_get_autocommit(c->db))
+		(void)sq_sync_full(c);      /* else sq_stmt retries it */
+	return err;
 }
 
 static kura_err
 sq_rollback(void *be)
 {
-	return sq_simple(be, SQ_ROLLBACK);
+	struct sq_conn *c = be;
+	kura_err err;
+
+	err = sq_simple(c, SQ_ROLLBACK);
+	if (c->normal && sqlite3_get_autocommit(c->db))
+		(void)sq_sync_full(c);
+	return err;
 }
 
 static int
@@ -2234,6 +2347,15 @@ sq_user_update(void *be, const struct store_tctx *ctx,
 	kura_err err;
 	int rc;
 
+	/* first without touching the indexes; no row changed means the row
+	 * is missing or an indexed value changes: then the full update */
+	if ((err = sq_stmt(be, SQ_USER_UPDATE_SAME_INDEXES, &st)) != KURA_OK)
+		return err;
+	rc = sq_bind_keys(st, ctx->tenant_id, u->id, NULL);
+	if (rc == SQLITE_OK)
+		rc = sq_bind_user_mutable(st, 3, u);
+	if ((err = sq_write_one(be, st, rc)) != KURA_ENOENT)
+		return err;
 	if ((err = sq_stmt(be, SQ_USER_UPDATE, &st)) != KURA_OK)
 		return err;
 	rc = sq_bind_keys(st, ctx->tenant_id, u->id, NULL);
@@ -4894,6 +5016,81 @@ sq_blob_referenced(void *be, const char *tenant_id, const char *blob_id,
 	return err;
 }
 
+/* ---- group durability: fsync of the WAL ---- */
+
+struct sq_wal_sync {
+	char *path;                 /* "<db>-wal" */
+	int fd;                     /* -1 until first opened */
+};
+
+static kura_err
+sq_wal_sync_open(const char *target, void **ret_h)
+{
+	struct sq_wal_sync *h;
+	size_t n = strlen(target);
+
+	if ((h = kura_calloc(1, sizeof(*h))) == NULL)
+		return KURA_ENOMEM;
+	if ((h->path = kura_mallocarray(n + sizeof("-wal"), 1)) == NULL) {
+		free(h);
+		return KURA_ENOMEM;
+	}
+	memcpy(h->path, target, n);
+	memcpy(h->path + n, "-wal", sizeof("-wal"));
+	h->fd = -1;
+	*ret_h = h;
+	return KURA_OK;
+}
+
+/*
+ * fdatasync the WAL: every frame written before the call is on disk
+ * afterwards.  The descriptor is kept open for the life of the process
+ * so that a write-back error on the file is reported to it (Linux
+ * reports such an error to each descriptor open when it happened).
+ * SQLite writes the WAL in place and only deletes it when the last
+ * connection closes, after a checkpoint that synced the database; serve
+ * keeps connections open, but if the name ever points to another file
+ * (a new inode) the descriptor is reopened: the old file's commits were
+ * all checkpointed and synced into the database before it was removed.
+ * A missing WAL is an error (fail closed).
+ */
+static kura_err
+sq_wal_sync(void *hv)
+{
+	struct sq_wal_sync *h = hv;
+	struct stat st_path, st_fd;
+
+	if (stat(h->path, &st_path) == -1)
+		return KURA_EIO;
+	if (h->fd != -1 && (fstat(h->fd, &st_fd) == -1 ||
+	    st_fd.st_ino != st_path.st_ino || st_fd.st_dev != st_path.st_dev)) {
+		(void)close(h->fd);
+		h->fd = -1;
+	}
+	if (h->fd == -1) {
+		h->fd = open(h->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (h->fd == -1)
+			return KURA_EIO;
+	}
+	while (fdatasync(h->fd) == -1)
+		if (errno != EINTR)
+			return KURA_EIO;
+	return KURA_OK;
+}
+
+static void
+sq_wal_sync_close(void *hv)
+{
+	struct sq_wal_sync *h = hv;
+
+	if (h == NULL)
+		return;
+	if (h->fd != -1)
+		(void)close(h->fd);
+	free(h->path);
+	free(h);
+}
+
 const struct store_ops store_sqlite_ops = {
 	.name = "sqlite",
 	.init = sq_init,
@@ -4904,6 +5101,10 @@ const struct store_ops store_sqlite_ops = {
 	.ping = sq_ping,
 	.integrity_check = sq_integrity_check,
 	.begin = sq_begin,
+	.begin_lazy = sq_begin_lazy,
+	.sync_open = sq_wal_sync_open,
+	.sync = sq_wal_sync,
+	.sync_close = sq_wal_sync_close,
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.in_tx = sq_in_tx,

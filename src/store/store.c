@@ -263,6 +263,12 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	/* a last sync for anybody still waiting, before the connections go */
+	gsync_stop(s->group);
+	s->group = NULL;
+	if (s->sync_h != NULL)
+		s->ops->sync_close(s->sync_h);
+	s->sync_h = NULL;
 	pthread_setspecific(s->key, NULL);
 	pthread_mutex_lock(&s->lock);
 	c = s->conns;
@@ -346,26 +352,130 @@ store_integrity_check(struct store *s, char **ret_detail)
 
 /* ---- transactions ---- */
 
+/*
+ * With group durability on (serve), every transaction is begun lazy: its
+ * COMMIT does not fsync under the database's write lock.  store_commit
+ * then waits for the barrier's next WAL sync (durable on return, as
+ * before); store_commit_grouped returns a ticket instead and the caller
+ * waits before it tells anybody (api_commit: before the reply).
+ */
 kura_err
 store_begin(struct store *s)
 {
-	void *be;
+	struct store_conn *c;
+	kura_err err;
 
-	CONN(s, be);
-	if (s->ops->in_tx(be))
+	if (s == NULL)
+		return KURA_EINVAL;
+	if ((err = conn_get(s, 1, &c)) != KURA_OK)
+		return err;
+	if (s->ops->in_tx(c->be))
 		return KURA_ECONFLICT;
-	return s->ops->begin(be);
+	if (s->group == NULL) {
+		c->lazy = false;
+		return s->ops->begin(c->be);
+	}
+	if ((err = s->ops->begin_lazy(c->be)) != KURA_OK)
+		return err;
+	c->lazy = true;
+	return KURA_OK;
+}
+
+/* Commit the calling thread's transaction; *ret_ticket is 0 if it is
+ * durable already (not lazy), else the barrier's ticket for it. */
+static kura_err
+commit_ticket(struct store *s, uint64_t *ret_ticket)
+{
+	struct store_conn *c;
+	kura_err err;
+
+	if (s == NULL)
+		return KURA_EINVAL;
+	if ((err = conn_get(s, 1, &c)) != KURA_OK)
+		return err;
+	if (!s->ops->in_tx(c->be))
+		return KURA_ECONFLICT;
+	if ((err = s->ops->commit(c->be)) != KURA_OK)
+		return err;             /* still open: the caller rolls back */
+	/* the ticket is taken after COMMIT returned: any sync that starts
+	 * later covers it (core/gsync.h) */
+	*ret_ticket = c->lazy ? gsync_ticket(s->group) : 0;
+	c->lazy = false;
+	return KURA_OK;
 }
 
 kura_err
 store_commit(struct store *s)
 {
-	void *be;
+	uint64_t ticket = 0;
+	kura_err err;
 
-	CONN(s, be);
-	if (!s->ops->in_tx(be))
+	if ((err = commit_ticket(s, &ticket)) != KURA_OK || ticket == 0)
+		return err;
+	return gsync_wait(s->group, ticket);
+}
+
+kura_err
+store_commit_grouped(struct store *s, uint64_t *ret_ticket)
+{
+	uint64_t ticket = 0;
+	kura_err err;
+
+	if (ret_ticket == NULL)
+		return KURA_EINVAL;
+	if ((err = commit_ticket(s, &ticket)) != KURA_OK)
+		return err;
+	*ret_ticket = ticket;
+	return KURA_OK;
+}
+
+kura_err
+store_durable_wait_async(struct store *s, uint64_t ticket,
+    gsync_done_fn done, void *arg)
+{
+	if (s == NULL || s->group == NULL || ticket == 0)
+		return KURA_EINVAL;
+	return gsync_wait_async(s->group, ticket, done, arg);
+}
+
+kura_err
+store_durable_wait(struct store *s, uint64_t ticket)
+{
+	if (ticket == 0)
+		return KURA_OK;
+	if (s == NULL || s->group == NULL)
+		return KURA_EINVAL;
+	return gsync_wait(s->group, ticket);
+}
+
+kura_err
+store_group_start(struct store *s)
+{
+	void *h = NULL;
+	kura_err err;
+
+	if (s == NULL)
+		return KURA_EINVAL;
+	if (s->group != NULL)
 		return KURA_ECONFLICT;
-	return s->ops->commit(be);
+	if (s->ops->begin_lazy == NULL || s->ops->sync_open == NULL)
+		return KURA_OK;         /* durable commits only, as before */
+	if ((err = s->ops->sync_open(s->target, &h)) != KURA_OK)
+		return err;
+	if ((err = gsync_start(s->ops->sync, h, &s->group)) != KURA_OK) {
+		s->ops->sync_close(h);
+		return err;
+	}
+	s->sync_h = h;
+	return KURA_OK;
+}
+
+void
+store_group_stats(struct store *s, struct gsync_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (s != NULL && s->group != NULL)
+		gsync_stats(s->group, ret);
 }
 
 kura_err
@@ -380,6 +490,7 @@ store_rollback(struct store *s)
 		return err;
 	if (c == NULL || !s->ops->in_tx(c->be))
 		return KURA_OK;
+	c->lazy = false;
 	return s->ops->rollback(c->be);
 }
 

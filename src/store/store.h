@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/gsync.h"
 
 #define STORE_ID_MAX 40        /* same as KCRYPTO_ID_MAX */
 #define STORE_CONTRACT_MAX 64
@@ -172,7 +173,36 @@ void store_thread_done(struct store *s);
  * (commit); KURA_EBUSY if the write lock is not obtained within 5 s.  If
  * commit fails otherwise, the transaction stays open: roll it back. */
 kura_err store_begin(struct store *s);     /* BEGIN IMMEDIATE */
+/* Durable when it returns KURA_OK.  With group durability on, a failed
+ * sync after a successful COMMIT returns its error (KURA_EIO): the
+ * change is in the database but may not survive a power loss, and the
+ * caller must not report success. */
 kura_err store_commit(struct store *s);
+/*
+ * Commit without waiting for durability.  *ret_ticket is 0 if the commit
+ * is durable already (group durability off), else a ticket: the caller
+ * must not let anybody rely on the change (answer a request, send it
+ * elsewhere) before store_durable_wait_async reported KURA_OK for it.
+ * Errors as store_commit.
+ */
+kura_err store_commit_grouped(struct store *s, uint64_t *ret_ticket);
+/* Call done(arg, err) on the barrier's thread once ticket is durable
+ * (KURA_OK) or its WAL sync failed (KURA_EIO, and every later ticket
+ * fails too until restart).  If this returns an error, done is never
+ * called. */
+kura_err store_durable_wait_async(struct store *s, uint64_t ticket,
+    gsync_done_fn done, void *arg);
+/* Block until ticket is durable; KURA_OK at once for ticket 0. */
+kura_err store_durable_wait(struct store *s, uint64_t ticket);
+/*
+ * Group durability (serve only, before other threads use the store):
+ * from now on every transaction commits with synchronous=NORMAL and one
+ * thread fsyncs the WAL once per group of commits (decisions #47).
+ * store_close stops it.  KURA_OK without effect on a backend that has no
+ * such mode.
+ */
+kura_err store_group_start(struct store *s);
+void store_group_stats(struct store *s, struct gsync_stats *ret);
 kura_err store_rollback(struct store *s);  /* safe to call with no tx */
 
 /* ---- tenant registry (operator scope) ---- */

@@ -1008,6 +1008,31 @@ test_user_update_delete(void **state)
 	assert_int_equal(store_user_get_by_invite(f->s, HASH_A, &got),
 	    KURA_ENOENT);
 
+	/* a change that keeps the indexed values (the update that leaves
+	 * the indexes alone), then one that sets an invitation again (the
+	 * full update) */
+	assert_int_equal(store_user_get(f->s, &a, "usr_1", &got), KURA_OK);
+	got->failed_logins = 3;
+	assert_int_equal(store_user_update(f->s, &a, got), KURA_OK);
+	store_user_free(got);
+	got = NULL;
+	assert_int_equal(store_user_get(f->s, &a, "usr_1", &got), KURA_OK);
+	assert_int_equal(got->failed_logins, 3);
+	assert_string_equal(got->email_index, "e1e1");
+	set_str(got->invite_hash, sizeof(got->invite_hash), HASH_B);
+	assert_int_equal(store_user_update(f->s, &a, got), KURA_OK);
+	store_user_free(got);
+	got = NULL;
+	assert_int_equal(store_user_get_by_invite(f->s, HASH_B, &got), KURA_OK);
+	assert_string_equal(got->id, "usr_1");
+	assert_int_equal(got->failed_logins, 3);
+	got->invite_hash[0] = '\0';
+	assert_int_equal(store_user_update(f->s, &a, got), KURA_OK);
+	store_user_free(got);
+	got = NULL;
+	assert_int_equal(store_user_get_by_invite(f->s, HASH_B, &got),
+	    KURA_ENOENT);
+
 	/* unknown id; bad values */
 	make_user(&u, "usr_none", "li1", "active");
 	assert_int_equal(store_user_update(f->s, &a, &u), KURA_ENOENT);
