@@ -192,9 +192,15 @@ def test_mon3_header_limit_margin_and_huge_headers(kura_shared):
     s = kura_shared.session()
     r = s.get(kura_shared.url("/healthz"), headers={"X-Big": "a" * (16384 + 8000)})
     assert_json_error(r, 431, "headers_too_large")
-    r = kura_shared.session().get(kura_shared.url("/healthz"),
-                                  headers={"X-Huge": "a" * 100000})
-    assert r.status_code == 431
+    # libmicrohttpd answers 431 and closes while the client is still
+    # sending: the reset of the unread bytes can reach the client before
+    # the 431 does, so a cut connection is the same refusal
+    try:
+        r = kura_shared.session().get(kura_shared.url("/healthz"),
+                                      headers={"X-Huge": "a" * 100000})
+        assert r.status_code == 431
+    except requests.exceptions.ConnectionError:
+        pass
     assert kura_shared.session().get(kura_shared.url("/healthz")).status_code == 200
 
 
