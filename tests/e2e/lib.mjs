@@ -155,18 +155,18 @@ export async function shot(page, name) {
 // the rows' text.
 export async function auditFind(page, group, label) {
 	await page.goto('/console/#/audit');
+	const table = page.getByTestId('audit-table');
+	await page.waitForSelector('[data-testid=audit-table][data-state=ready]');
 	await page.getByTestId('f-action').selectOption(group);
 	await page.getByTestId('audit-apply').click();
-	const rows = page.getByTestId('audit-table').locator('tbody tr');
-	await rows.first().waitFor();
+	await page.waitForSelector('[data-testid=audit-table][data-state=ready]');
+	const rows = table.locator('tbody tr');
 	// newest first, 50 a page: load more pages until the action shows
 	for (let i = 0; i < 20 && !(await rows.filter({ hasText: label }).count()); i++) {
 		const more = page.getByTestId('audit-more');
 		if (!(await more.count())) break;
-		const n = await rows.count();
 		await more.click();
-		await page.waitForFunction(([sel, k]) => document.querySelectorAll(sel).length > k,
-			['[data-testid=audit-table] tbody tr', n]);
+		await page.waitForSelector('[data-testid=audit-table][data-state=ready]');
 	}
 	await rows.filter({ hasText: label }).first().waitFor();
 	return rows.allTextContents();

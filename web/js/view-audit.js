@@ -111,7 +111,9 @@ async function renderAudit(ctx) {
 	let rows = [];
 	const load = async cursor => {
 		say(msg, null, null);
-		const r = await api('GET', '/api/v1/audit-events', null, Object.assign(query(), { limit: 50, cursor }));
+		box.dataset.state = 'loading';
+		const r = await api('GET', '/api/v1/audit-events', null, Object.assign(query(), { limit: 50, cursor }))
+			.finally(() => { box.dataset.state = 'ready'; });
 		rows = cursor ? rows.concat(r.items) : r.items;
 		fill(box, table([
 			{ label: t('audit.time'), cell: e => fmtTime(e.time), class: 'nowrap' },
