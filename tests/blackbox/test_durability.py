@@ -10,7 +10,8 @@ its change and its audit record are durable.
   `busy`, the failure is logged, and later requests fail too (a failed
   fsync is sticky until restart).
 
-The strace tests are skipped where strace cannot attach."""
+strace is a test dependency (scripts/install-deps.sh test): where it is
+missing or cannot attach, the strace tests fail, they are never skipped."""
 from __future__ import annotations
 
 import re
@@ -20,7 +21,6 @@ import sqlite3
 import subprocess
 import time
 
-import pytest
 
 from identity_helpers import Tenant
 from kura_fixture import run_kura
@@ -62,16 +62,15 @@ def test_write_and_record_survive_sigkill_right_after_200(kura_factory):
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-def _strace_or_skip(pid: int, out, *extra: str) -> subprocess.Popen:
-    if shutil.which("strace") is None:
-        pytest.skip("strace is not installed")
+def _strace(pid: int, out, *extra: str) -> subprocess.Popen:
+    assert shutil.which("strace") is not None, \
+        "strace is not installed (scripts/install-deps.sh test installs it)"
     p = subprocess.Popen(["strace", "-f", "-ttt", "-T", "-y", "-qq", "-s", "0",
                           "-o", str(out), *extra, "-p", str(pid)],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     time.sleep(1.0)                     # attached to every thread
-    if p.poll() is not None:
-        pytest.skip("strace cannot attach here: " +
-                    p.stderr.read().decode(errors="replace")[:200])
+    assert p.poll() is None, "strace cannot attach: " + \
+        p.stderr.read().decode(errors="replace")[:200]
     return p
 
 
@@ -122,7 +121,7 @@ def test_write_answered_only_after_wal_fdatasync(kura_factory, tmp_path):
     t = Tenant(srv)
     uid = t.add_user(roles=["member"])["id"]
     out = tmp_path / "strace.txt"
-    st = _strace_or_skip(srv.proc.pid, out, "-e",
+    st = _strace(srv.proc.pid, out, "-e",
                          "trace=pwrite64,fdatasync,fsync,sendmsg,sendto,write")
     try:
         n = 30
@@ -166,7 +165,7 @@ def test_failed_wal_fdatasync_answers_503_and_sticks(kura_factory, tmp_path):
     r = t.admin.patch(f"/api/v1/users/{uid}", {"display_name": "before"})
     assert r.status_code == 200, r.text
     out = tmp_path / "strace.txt"
-    st = _strace_or_skip(srv.proc.pid, out, "-e", "trace=fdatasync",
+    st = _strace(srv.proc.pid, out, "-e", "trace=fdatasync",
                          "-e", "inject=fdatasync:error=EIO")
     try:
         r = t.admin.patch(f"/api/v1/users/{uid}", {"display_name": "lost?"})
