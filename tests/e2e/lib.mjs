@@ -136,6 +136,15 @@ export async function signIn(page, contract, login, password) {
 	await page.getByTestId('signin-submit').click();
 }
 
+// Wait until the console has drawn the screen for the address matching
+// `url` (a RegExp or predicate, as for page.waitForURL) with its first
+// data: the address changes before the old screen is replaced, so
+// elements found right after waitForURL may belong to the old screen.
+export async function settled(page, url) {
+	await page.waitForURL(url);
+	await page.waitForFunction(() => document.documentElement.dataset.routed === location.hash);
+}
+
 // Missing catalogue keys the console recorded (should be none).
 export async function missingKeys(page) {
 	return page.evaluate(async () => {

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
-import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique, auditFind } from './lib.mjs';
+import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique, auditFind, settled } from './lib.mjs';
 
 let kura, browser, base, info, admin, adminId, tmp;
 let viewer;            // {id, login, password}
@@ -247,7 +247,7 @@ test('labels: set a label on a file, filter by it (any case), the API agrees', a
 
 	await page.getByTestId('file-label-filter').fill('signed');
 	await page.getByTestId('file-filter').click();
-	await page.waitForURL(/label=signed/);
+	await settled(page, /label=signed/);
 	await page.locator('[data-testid=file-row][data-name="big.bin"]').waitFor();
 	assert.equal(await page.locator('[data-testid=file-row][data-name="notes.txt"]').count(), 0);
 	assert.equal(await page.getByTestId('file-row').count(), 1);
@@ -301,7 +301,7 @@ test('a task linked to the file and assigned to the admin; its status changes', 
 	// status filter through the console
 	await page.getByTestId('task-status-filter').selectOption('open');
 	await page.getByTestId('task-filter').click();
-	await page.waitForURL(/status=open/);
+	await settled(page, /status=open/);
 	await page.getByText('Nothing matches the filter.').waitFor();
 	noErrors(page);
 });
@@ -419,7 +419,7 @@ test('deleting a folder that is not empty asks again and then deletes it with it
 	const second = page.locator('dialog[open]');
 	await second.getByText('contains folders or files').waitFor();
 	await second.locator('button.danger', { hasText: 'Delete everything' }).click();
-	await page.waitForURL(u => !String(u).includes(arch.id));
+	await settled(page, u => !String(u).includes(arch.id));
 	await page.locator('[data-testid=tree-folder][data-name="Contracts"]').waitFor();
 	assert.equal(await page.locator('[data-testid=tree-folder][data-name="Archive"]').count(), 0);
 	const dirs = await ok(await admin.request('GET', `${P}/${pid}/directories`));
@@ -507,7 +507,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await cancel();
 		await pg.getByTestId('project-label-filter').fill('sales');
 		await pg.getByTestId('project-filter').click();
-		await pg.waitForURL(/label=sales/);
+		await settled(pg, /label=sales/);
 		await pg.locator('[data-testid=project-link]').first().waitFor();
 		assert.equal(await pg.getByTestId('project-link').count(), 1);
 		await shot(pg, `workspace-projects-filtered-${lang}`);
@@ -607,7 +607,7 @@ test('settings: rename and relabel the project; delete it after typing its name'
 	assert.equal((await admin.request('GET', `${P}/${pid}`)).status, 200, 'not deleted on a wrong name');
 	await pg.getByTestId('confirm-name').fill('Q3 Report 2026 (final)');
 	await submitDialog(pg);
-	await pg.waitForURL(/#\/projects$/);
+	await settled(pg, /#\/projects$/);
 	await pg.locator('[data-testid=project-link]').first().waitFor();
 	assert.equal(await pg.locator(`[data-testid=project-link][data-name="Q3 Report 2026 (final)"]`).count(), 0);
 	assert.equal((await admin.request('GET', `${P}/${pid}`)).status, 404);

@@ -119,6 +119,9 @@ function parseHash() {
 let routing = 0;
 async function route() {
 	const n = ++routing;
+	// tests wait for data-routed to equal location.hash: the screen for
+	// this address has been drawn with its first data
+	delete document.documentElement.dataset.routed;
 	const { parts, query } = parseHash();
 	const first = parts[0] || '';
 	document.title = 'kura';
@@ -168,6 +171,7 @@ async function route() {
 		const { errorText } = await import('./dom.js');
 		say(box, 'error', errorText(e));
 	}
+	if (n === routing) document.documentElement.dataset.routed = location.hash;
 }
 
 // Idle timeout: the server ends a session unused for the tenant's idle
