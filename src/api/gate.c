@@ -96,79 +96,70 @@ find_credential(struct http_req *req, struct api_auth *a, char *user_id,
 	return true;
 }
 
-/* End a session that is no longer valid and answer 401. */
-static bool
-expire(struct http_req *req, struct api_auth *a, const char *user_id)
-{
-	struct app *app = req->app;
+/* What check() found: go on, refused (answered), or a session that has
+ * ended (to delete, then answer 401, once the read snapshot is over). */
+enum verdict { GATE_PASS, GATE_DENIED, GATE_EXPIRED };
 
-	(void)store_session_delete(app->store, &a->ctx, user_id, a->session_id);
-	return deny(req, 401, "session_expired", "the session has ended; sign in again");
+static enum verdict
+refuse(struct http_req *req, unsigned status, const char *code, const char *msg)
+{
+	http_reply_error(req, status, code, msg);
+	return GATE_DENIED;
 }
 
-bool
-api_gate(struct http_req *req)
+/*
+ * Every check of the gate, all reads, inside one read snapshot (so they
+ * see one state of the store and share one lock round).  Writes (ending
+ * a session, noting its use) happen in api_gate after the snapshot.
+ */
+static enum verdict
+check(struct http_req *req, struct api_auth *a, char *user_id, int64_t now,
+    struct store_session **ret_ses, struct store_token **ret_tok)
 {
 	struct app *app = req->app;
 	const struct http_route *r = req->route;
-	struct store_session *ses = NULL;
-	struct store_token *tok = NULL;
-	struct api_auth *a;
-	char user_id[STORE_ID_MAX];
-	int64_t now = kura_now_us();
-	bool ok = false;
+	struct store_session *ses;
+	struct store_token *tok;
 	kura_err err;
 
-	if (r->flags & HTTP_ROUTE_PUBLIC)
-		return true;
-	a = kura_calloc(1, sizeof(*a));
-	if (a == NULL)
-		return deny(req, 503, "busy", "the server is busy, try again");
-	req->auth = a;
-	if (!find_credential(req, a, user_id, now, &ses, &tok))
-		return false;
-
+	if (!find_credential(req, a, user_id, now, ret_ses, ret_tok))
+		return GATE_DENIED;
+	ses = *ret_ses;
+	tok = *ret_tok;
 	err = store_tenant_get(app->store, a->ctx.tenant_id, &a->tenant);
-	if (err || strcmp(a->tenant->status, "active") != 0) {
-		ok = unauthenticated(req);
-		goto out;
-	}
+	if (err || strcmp(a->tenant->status, "active") != 0)
+		return refuse(req, 401, "unauthenticated", "sign in first");
 	err = store_user_get(app->store, &a->ctx, user_id, &a->user);
 	if (err || strcmp(a->user->status, "active") != 0) {
 		if (ses != NULL)
-			ok = expire(req, a, user_id);
-		else
-			ok = unauthenticated(req);
-		goto out;
+			return GATE_EXPIRED;
+		return refuse(req, 401, "unauthenticated", "sign in first");
 	}
 	/* per user (or token on its own) and per tenant (MON-3): once the
 	 * caller is known, before the costlier key and settings work */
 	if (!http_rate_limit(req, HTTP_RL_USER, a->via_token ? a->token_id :
 	    a->user->id) || !http_rate_limit(req, HTTP_RL_TENANT, a->ctx.tenant_id))
-		goto out;
+		return GATE_DENIED;
 	err = app_tenant_keys(app, &a->ctx, &a->keys);
 	if (err == KURA_OK)
 		err = api_settings_load(app, &a->ctx, a->keys, &a->settings);
 	if (err) {
 		log_error("request %s: tenant keys or settings unusable: %s",
 		    req->request_id, kura_strerror(err));
-		ok = deny(req, 500, "internal", "internal error");
-		goto out;
+		return refuse(req, 500, "internal", "internal error");
 	}
 	if (ses != NULL) {
 		int64_t idle = (int64_t)a->settings.idle_timeout_s * 1000000;
 		int64_t life = (int64_t)a->settings.absolute_lifetime_s * 1000000;
 		if (now >= ses->expires_us || now >= ses->created_us + life ||
 		    now - ses->last_seen_us >= idle) {
-			ok = expire(req, a, user_id);
-			goto out;
+			return GATE_EXPIRED;
 		}
 	}
 	if (!auth_settings_ip_allowed(&a->settings, a->via_token ? AUTH_ALLOW_API :
 	    AUTH_ALLOW_CONSOLE, req->client_ip)) {
-		ok = deny(req, 403, "ip_not_allowed",
+		return refuse(req, 403, "ip_not_allowed",
 		    "your network address is not in this tenant's allowlist");
-		goto out;
 	}
 	if (ses != NULL && req->method != HTTP_GET && req->method != HTTP_HEAD) {
 		const char *csrf = http_header(req, "X-CSRF-Token");
@@ -176,15 +167,13 @@ api_gate(struct http_req *req)
 		if (csrf == NULL || strlen(csrf) > 256 ||
 		    kcrypto_sha256_hex(csrf, strlen(csrf), h) != KURA_OK ||
 		    !kura_ct_equal(h, ses->csrf_hash, KCRYPTO_INDEX_HEX_LEN)) {
-			ok = deny(req, 403, "csrf_failed",
+			return refuse(req, 403, "csrf_failed",
 			    "send the X-CSRF-Token from the sign-in answer");
-			goto out;
 		}
 	}
 	err = api_user_perms(app, &a->ctx, a->user->roles, &a->perms, &a->is_admin);
 	if (err) {
-		ok = deny(req, 500, "internal", "internal error");
-		goto out;
+		return refuse(req, 500, "internal", "internal error");
 	}
 	if (tok != NULL) {
 		rbac_perms tp = 0;
@@ -193,41 +182,74 @@ api_gate(struct http_req *req)
 		a->perms &= tp;     /* a token never exceeds its owner */
 	}
 	if ((r->flags & HTTP_ROUTE_SESSION) && a->via_token) {
-		ok = deny(req, 403, "session_required",
+		return refuse(req, 403, "session_required",
 		    "account security is changed from a signed-in session, not with an API token");
-		goto out;
 	}
 	if (!(r->flags & HTTP_ROUTE_SETUP)) {
 		if (a->user->must_change_password) {
-			ok = deny(req, 403, "password_change_required",
+			return refuse(req, 403, "password_change_required",
 			    "set a new password first (PUT /api/v1/me/password)");
-			goto out;
 		}
 		if (api_mfa_required(&a->settings, a->is_admin) && !a->user->mfa_enabled) {
-			ok = deny(req, 403, "mfa_enrolment_required",
+			return refuse(req, 403, "mfa_enrolment_required",
 			    "this organisation requires two-step verification; enrol first");
-			goto out;
 		}
 	}
 	if (!rbac_allows(a->perms, r->permission)) {
-		ok = deny(req, 403, "forbidden", "you do not have permission for this");
-		goto out;
+		return refuse(req, 403, "forbidden", "you do not have permission for this");
 	}
-	/* keep the idle clock honest without a write per request */
-	if (ses != NULL) {
+	return GATE_PASS;
+}
+
+bool
+api_gate(struct http_req *req)
+{
+	struct app *app = req->app;
+	struct store_session *ses = NULL;
+	struct store_token *tok = NULL;
+	struct api_auth *a;
+	char user_id[STORE_ID_MAX];
+	int64_t now = kura_now_us();
+	enum verdict v;
+	kura_err err;
+
+	if (req->route->flags & HTTP_ROUTE_PUBLIC)
+		return true;
+	a = kura_calloc(1, sizeof(*a));
+	if (a == NULL)
+		return deny(req, 503, "busy", "the server is busy, try again");
+	req->auth = a;
+	if ((err = store_read_begin(app->store)) != KURA_OK) {
+		log_error("request %s: read snapshot: %s", req->request_id,
+		    kura_strerror(err));
+		return deny(req, 500, "internal", "internal error");
+	}
+	v = check(req, a, user_id, now, &ses, &tok);
+	if ((err = store_read_end(app->store)) != KURA_OK && v == GATE_PASS) {
+		log_error("request %s: read snapshot end: %s", req->request_id,
+		    kura_strerror(err));
+		v = GATE_DENIED;
+		(void)deny(req, 500, "internal", "internal error");
+	}
+	if (v == GATE_EXPIRED) {
+		/* end a session that is no longer valid */
+		(void)store_session_delete(app->store, &a->ctx, user_id,
+		    a->session_id);
+		(void)deny(req, 401, "session_expired",
+		    "the session has ended; sign in again");
+	} else if (v == GATE_PASS && ses != NULL) {
+		/* keep the idle clock honest without a write per request */
 		int64_t grain = (int64_t)a->settings.idle_timeout_s * 100000;  /* 1/10 */
 		if (grain > 15000000)
 			grain = 15000000;
 		if (now - ses->last_seen_us >= grain)
 			(void)store_session_touch(app->store, &a->ctx, ses->id, now);
-	} else if (now - tok->last_used_us >= 60000000) {
+	} else if (v == GATE_PASS && now - tok->last_used_us >= 60000000) {
 		(void)store_token_touch(app->store, &a->ctx, tok->id, now);
 	}
-	ok = true;
-out:
 	store_session_free(ses);
 	store_token_free(tok);
-	return ok;
+	return v == GATE_PASS;
 }
 
 /* ---- rate-limit records (MON-3) ---- */

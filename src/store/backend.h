@@ -46,6 +46,10 @@ struct store_ops {
 	kura_err (*commit)(void *be);
 	kura_err (*rollback)(void *be);
 	int (*in_tx)(void *be);
+	/* A read-only snapshot (store_read_begin/end); a statement that
+	 * writes fails with KURA_EINTERNAL until read_end. */
+	kura_err (*read_begin)(void *be);
+	kura_err (*read_end)(void *be);
 	/* Group durability (store_group_start): a handle on the log of the
 	 * database at target, and sync(), which makes durable every commit
 	 * (lazy or not) that returned before sync() was called.  sync() runs

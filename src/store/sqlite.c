@@ -77,6 +77,7 @@ enum sq_stmt {
 	SQ_PING,
 	SQ_USER_VERSION,
 	SQ_BEGIN,
+	SQ_BEGIN_READ,
 	SQ_COMMIT,
 	SQ_ROLLBACK,
 	SQ_SYNC_NORMAL,
@@ -241,6 +242,7 @@ static const char *const sq_sql[SQ_STMT_COUNT] = {
 	[SQ_PING] = "SELECT 1",
 	[SQ_USER_VERSION] = "PRAGMA user_version",
 	[SQ_BEGIN] = "BEGIN IMMEDIATE",
+	[SQ_BEGIN_READ] = "BEGIN DEFERRED",
 	[SQ_COMMIT] = "COMMIT",
 	[SQ_ROLLBACK] = "ROLLBACK",
 	[SQ_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
@@ -760,6 +762,10 @@ struct sq_conn {
 	 * begun by sq_begin_lazy; sq_stmt puts FULL back before any
 	 * statement runs outside one (see sq_begin_lazy) */
 	bool normal;
+	/* inside sq_read_begin's snapshot: no statement that writes may
+	 * run (it would upgrade the read transaction, and could fail with
+	 * SQLITE_BUSY_SNAPSHOT or commit without group durability) */
+	bool reading;
 };
 
 typedef kura_err (*sq_row_fn)(sqlite3_stmt *st, void *item);
@@ -837,7 +843,11 @@ sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret_st)
 	if (c->normal && sqlite3_get_autocommit(c->db) &&
 	    (err = sq_sync_full(c)) != KURA_OK)
 		return err;
-	return sq_stmt_raw(c, id, ret_st);
+	if ((err = sq_stmt_raw(c, id, ret_st)) != KURA_OK)
+		return err;
+	if (c->reading && !sqlite3_stmt_readonly(*ret_st))
+		return KURA_EINTERNAL;      /* a write inside a read snapshot */
+	return KURA_OK;
 }
 
 /* Make a cached statement ready for its next use. */
@@ -1570,6 +1580,43 @@ sq_commit(void *be)
 	err = sq_simple(c, SQ_COMMIT);
 	if (c->normal && sqlite3_get_autocommit(c->db))
 		(void)sq_sync_full(c);      /* else sq_stmt retries it */
+	return err;
+}
+
+static int sq_in_tx(void *be);
+
+/*
+ * A read snapshot for several reads (store_read_begin): BEGIN DEFERRED
+ * takes the WAL read lock at the first read and keeps it, so the reads
+ * that follow share one snapshot, one lock round and one check of the
+ * WAL index, instead of one each.
+ */
+static kura_err
+sq_read_begin(void *be)
+{
+	struct sq_conn *c = be;
+	kura_err err;
+
+	if (sq_in_tx(c))
+		return KURA_ECONFLICT;
+	if ((err = sq_simple(c, SQ_BEGIN_READ)) != KURA_OK)
+		return err;
+	c->reading = true;
+	return KURA_OK;
+}
+
+static kura_err
+sq_read_end(void *be)
+{
+	struct sq_conn *c = be;
+	kura_err err = KURA_OK;
+
+	if (!c->reading)
+		return KURA_ECONFLICT;
+	c->reading = false;
+	if (sq_in_tx(c) && (err = sq_simple(c, SQ_COMMIT)) != KURA_OK &&
+	    sq_in_tx(c))
+		(void)sq_simple(c, SQ_ROLLBACK);
 	return err;
 }
 
@@ -5108,6 +5155,8 @@ const struct store_ops store_sqlite_ops = {
 	.commit = sq_commit,
 	.rollback = sq_rollback,
 	.in_tx = sq_in_tx,
+	.read_begin = sq_read_begin,
+	.read_end = sq_read_end,
 	.tenant_insert = sq_tenant_insert,
 	.tenant_get = sq_tenant_get,
 	.tenant_get_by_contract = sq_tenant_get_by_contract,

@@ -381,6 +381,24 @@ store_begin(struct store *s)
 	return KURA_OK;
 }
 
+kura_err
+store_read_begin(struct store *s)
+{
+	void *be;
+
+	CONN(s, be);
+	return s->ops->read_begin(be);
+}
+
+kura_err
+store_read_end(struct store *s)
+{
+	void *be;
+
+	CONN(s, be);
+	return s->ops->read_end(be);
+}
+
 /* Commit the calling thread's transaction; *ret_ticket is 0 if it is
  * durable already (not lazy), else the barrier's ticket for it. */
 static kura_err

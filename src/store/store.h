@@ -173,6 +173,15 @@ void store_thread_done(struct store *s);
  * (commit); KURA_EBUSY if the write lock is not obtained within 5 s.  If
  * commit fails otherwise, the transaction stays open: roll it back. */
 kura_err store_begin(struct store *s);     /* BEGIN IMMEDIATE */
+/*
+ * A read snapshot: every store read on this thread until store_read_end
+ * sees the same committed state, and they share one lock round instead
+ * of one each (the request gate's seven reads).  No write may run in
+ * between: it fails with KURA_EINTERNAL.  KURA_ECONFLICT if a
+ * transaction is open already (begin) or no snapshot is (end).
+ */
+kura_err store_read_begin(struct store *s);
+kura_err store_read_end(struct store *s);
 /* Durable when it returns KURA_OK.  With group durability on, a failed
  * sync after a successful COMMIT returns its error (KURA_EIO): the
  * change is in the database but may not survive a power loss, and the

@@ -710,6 +710,50 @@ test_transactions(void **state)
 	store_tenant_free(got);
 }
 
+/* A read snapshot: one state for several reads, no writes inside. */
+static void
+test_read_snapshot(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tenant *got = NULL, t;
+	sqlite3 *db;
+
+	assert_int_equal(store_read_end(f->s), KURA_ECONFLICT);   /* none open */
+	add_tenant(f->s, "ten_s1", "C-S1");
+	assert_int_equal(store_read_begin(f->s), KURA_OK);
+	assert_int_equal(store_read_begin(f->s), KURA_ECONFLICT);
+	assert_int_equal(store_begin(f->s), KURA_ECONFLICT);
+	assert_int_equal(store_tenant_get(f->s, "ten_s1", &got), KURA_OK);
+	store_tenant_free(got);
+	got = NULL;
+	/* another connection commits a tenant: the snapshot does not see it */
+	db = raw_open(f->path);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO tenants (id, contract_id, "
+	    "name, seats, status, region, timezone, created_us, updated_us) "
+	    "VALUES ('ten_s2', 'C-S2', x'00', 1, 'active', 'jp-east', 'UTC', 1, 1)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(store_tenant_get(f->s, "ten_s2", &got), KURA_ENOENT);
+	/* a write inside the snapshot is refused and changes nothing */
+	make_tenant(&t, "ten_s3", "C-S3");
+	assert_int_equal(store_tenant_insert(f->s, &t), KURA_EINTERNAL);
+	assert_int_equal(store_tenant_set_status(f->s, "ten_s1", "suspended"),
+	    KURA_EINTERNAL);
+	assert_int_equal(store_read_end(f->s), KURA_OK);
+	assert_int_equal(store_read_end(f->s), KURA_ECONFLICT);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM tenants WHERE id = 'ten_s3'"), 0);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM tenants WHERE status <> 'active'"), 0);
+	sqlite3_close(db);
+	/* after it: the new state, and writes work again */
+	assert_int_equal(store_tenant_get(f->s, "ten_s2", &got), KURA_OK);
+	store_tenant_free(got);
+	assert_int_equal(store_tenant_insert(f->s, &t), KURA_OK);
+	/* a snapshot that read nothing ends cleanly too */
+	assert_int_equal(store_read_begin(f->s), KURA_OK);
+	assert_int_equal(store_read_end(f->s), KURA_OK);
+	assert_int_equal(store_begin(f->s), KURA_OK);
+	assert_int_equal(store_commit(f->s), KURA_OK);
+}
+
 /* ---- threads ---- */
 
 #define THREAD_USERS 40
@@ -3750,6 +3794,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_null_ctx, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
