@@ -4,6 +4,7 @@
  * submitter is called back once its record is durable.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,7 +81,14 @@ writer_main(void *arg)
 {
 	struct audit *a = arg;
 	struct audit_job **batch;
+	struct sched_param sp = { .sched_priority = 0 };
 
+	/* SCHED_BATCH, as the WAL sync thread (core/gsync.c): a submitter's
+	 * wake-up does not preempt the request thread that made it, so under
+	 * load the request threads go on until they block or their slice
+	 * ends, and one transaction takes all their records; when they are
+	 * idle the writer runs at once.  Best effort. */
+	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	batch = kura_calloc(a->batch_max, sizeof(*batch));
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
@@ -134,6 +142,7 @@ audit_start(struct store *s, const char *key_file, size_t batch_max,
 		free(a);
 		return KURA_ENOMEM;
 	}
+	(void)pthread_setname_np(a->thread, "kura-audit");
 	*ret_audit = a;
 	return KURA_OK;
 }

@@ -36,7 +36,7 @@ static const struct cfg_entry cfg_table[] = {
 	{ "server", "listen", CFG_LIST, OFF(listen), "127.0.0.1:8443,[::1]:8443",
 	  0, 0, NULL, "HTTPS listen addresses, comma separated: host:port or [v6]:port. There is no plaintext listener." },
 	{ "server", "threads", CFG_U64, OFF(threads), "0", 0, 256, NULL,
-	  "Request threads per listen address; 0 means one per CPU." },
+	  "Request threads per listen address; 0 means one per CPU the process may run on." },
 	{ "server", "max_connections", CFG_U64, OFF(max_connections), "4096", 1, 1000000, NULL,
 	  "Open connections accepted per listen address; more are refused." },
 	{ "server", "max_connections_per_ip", CFG_U64, OFF(max_connections_per_ip), "256", 1, 1000000, NULL,

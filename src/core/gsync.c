@@ -148,6 +148,7 @@ gsync_start(gsync_sync_fn sync_fn, void *sync_arg, struct gsync **ret_g)
 		free(g);
 		return KURA_ENOMEM;
 	}
+	(void)pthread_setname_np(g->thread, "kura-walsync");
 	*ret_g = g;
 	return KURA_OK;
 }

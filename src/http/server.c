@@ -3,6 +3,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -658,6 +659,7 @@ rl_start(struct http_server *srv, char **ret_msg)
 		*ret_msg = srv_msg("cannot start the rate-limit thread");
 		return KURA_ENOMEM;
 	}
+	(void)pthread_setname_np(srv->sweeper, "kura-sweeper");
 	srv->sweeper_started = true;
 	return KURA_OK;
 }
@@ -857,6 +859,24 @@ http_defer(struct http_req *req, http_handler fn)
 	srv->qlen++;
 	pthread_cond_signal(&srv->qcond);
 	pthread_mutex_unlock(&srv->qlock);
+}
+
+/*
+ * The CPUs this process may run on (its affinity mask: taskset, cgroup
+ * cpusets, container limits), else every online CPU.  One request thread
+ * per usable CPU: more only add context switches on the same cores.
+ */
+static long
+usable_cpus(void)
+{
+	cpu_set_t set;
+	long n;
+
+	CPU_ZERO(&set);
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n;
 }
 
 /* ---- audit hand-off ---- */
@@ -1156,9 +1176,7 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 		free(copy);
 	}
 
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (ncpu < 1)
-		ncpu = 1;
+	ncpu = usable_cpus();
 	threads = cfg->threads ? (unsigned)cfg->threads : (unsigned)ncpu;
 	srv->n_workers = (size_t)ncpu;
 	srv->workers = kura_calloc(srv->n_workers, sizeof(pthread_t));
@@ -1173,6 +1191,7 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 			err = KURA_ENOMEM;
 			goto fail;
 		}
+		(void)pthread_setname_np(srv->workers[i], "kura-defer");
 	}
 
 	/* Headers beyond max_header_bytes get our JSON 431; the pool must hold

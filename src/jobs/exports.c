@@ -1287,6 +1287,7 @@ exports_start(struct app *app, struct exports **ret_x)
 		free(x);
 		return KURA_ENOMEM;
 	}
+	(void)pthread_setname_np(x->thread, "kura-exports");
 	pthread_mutex_lock(&g_lock);
 	g_running = x;
 	pthread_mutex_unlock(&g_lock);

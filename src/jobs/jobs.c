@@ -209,6 +209,7 @@ jobs_start(struct app *app, unsigned period_s, struct jobs **ret_jobs)
 		free(j);
 		return KURA_ENOMEM;
 	}
+	(void)pthread_setname_np(j->thread, "kura-jobs");
 	*ret_jobs = j;
 	return KURA_OK;
 }

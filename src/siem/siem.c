@@ -1013,6 +1013,7 @@ siem_run(struct siem *s)
 		return KURA_ECONFLICT;
 	if (pthread_create(&s->thread, NULL, siem_main, s) != 0)
 		return KURA_ENOMEM;
+	(void)pthread_setname_np(s->thread, "kura-siem");
 	s->running = true;
 	return KURA_OK;
 }
