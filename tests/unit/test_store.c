@@ -3782,7 +3782,7 @@ check_ephemerals(sqlite3 *db, const char *sql)
 /*
  * No CHECK constraint makes an INSERT or UPDATE of any table build an
  * ephemeral b-tree: SQLite 3.40 does that for a CHECK (col IN (3 or more
- * values)) on every row written (decisions §48).  The tables and columns
+ * values)) on every row written (decisions #48).  The tables and columns
  * come from the schema itself, so this also holds every later migration
  * to the rule.
  */

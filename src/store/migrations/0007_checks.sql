@@ -5,7 +5,7 @@
 -- 3.40 evaluates an IN list of three or more values through an ephemeral
 -- b-tree that it builds and frees on every INSERT and UPDATE of the row
 -- (OP_OpenEphemeral); the comparisons cost nothing of the kind
--- (docs/decisions.md §48).  Two-value lists (IN (0, 1)) are compiled as
+-- (docs/decisions.md #48).  Two-value lists (IN (0, 1)) are compiled as
 -- comparisons already and stay.
 --
 -- Equivalent on every value: the columns are TEXT NOT NULL of STRICT
