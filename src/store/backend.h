@@ -351,5 +351,8 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+/* The SQLite handle of a connection opened by store_sqlite_ops.conn_open,
+ * for tests that check what the backend set on it. */
+struct sqlite3 *store_sqlite_db(void *be);
 
 #endif

@@ -1640,12 +1640,220 @@ sq_in_tx(void *be)
 	return !sqlite3_get_autocommit(c->db);
 }
 
+/* ---- schema-edit migrations ---- */
+
+/*
+ * Authorizer for the statements of a schema-edit migration: they may read
+ * and call functions, and write only the sql column of main's
+ * sqlite_schema (SQLite names it sqlite_master internally).  DDL, PRAGMA,
+ * ATTACH and writes to any other table are refused at prepare time, so
+ * turning DEFENSIVE off for the edit allows nothing beyond the edit.
+ */
+static int
+sq_edit_auth(void *arg, int action, const char *a1, const char *a2,
+    const char *dbname, const char *trigger)
+{
+	(void)arg;
+	(void)trigger;
+	switch (action) {
+	case SQLITE_SELECT:
+	case SQLITE_READ:
+	case SQLITE_FUNCTION:
+		return SQLITE_OK;
+	case SQLITE_UPDATE:
+		if (dbname != NULL && strcmp(dbname, "main") == 0 &&
+		    a1 != NULL && strcmp(a1, "sqlite_master") == 0 &&
+		    a2 != NULL && strcmp(a2, "sql") == 0)
+			return SQLITE_OK;
+		return SQLITE_DENY;
+	default:
+		return SQLITE_DENY;
+	}
+}
+
+/*
+ * Run the statements of a schema-edit migration one at a time, each under
+ * the rule that makes a silent no-op impossible: a statement that writes
+ * must change exactly one row (its WHERE names the text it replaces, so a
+ * definition that differs from the expected one changes nothing), and a
+ * query is an assertion that must return no row.  KURA_ECONFLICT when a
+ * rule is broken (the schema is not what the migration was written for).
+ */
+static kura_err
+sq_edit_run(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	const char *tail = sql;
+	sqlite3_int64 before;
+	kura_err err = KURA_OK;
+	int rc;
+
+	while (*tail != '\0') {
+		rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail);
+		if (rc != SQLITE_OK) {
+			err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+			goto out;
+		}
+		if (st == NULL)             /* comments or white space only */
+			continue;
+		before = sqlite3_total_changes64(db);
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			err = KURA_ECONFLICT;
+			goto out;
+		}
+		if (rc != SQLITE_DONE) {
+			err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+			goto out;
+		}
+		if (!sqlite3_stmt_readonly(st) &&
+		    sqlite3_total_changes64(db) - before != 1) {
+			err = KURA_ECONFLICT;
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
+/*
+ * Run a schema-edit migration (store_migration.schema_edit): SQL that
+ * rewrites definitions in sqlite_schema without changing what any row
+ * may hold, by SQLite's procedure for such changes
+ * (https://www.sqlite.org/lang_altertable.html, "Making Other Kinds Of
+ * Table Schema Changes").  The caller holds the migration's BEGIN
+ * IMMEDIATE transaction and rolls it back on any error, which also undoes
+ * the cookie bump below and makes this connection re-read the schema.
+ *
+ * DEFENSIVE (sq_configure) forbids writable_schema and turns PRAGMA
+ * schema_version = N into a no-op, so it is off from the start of the
+ * edit to the cookie bump; the migration's own statements run under
+ * sq_edit_auth and sq_edit_run's rules.  On every path DEFENSIVE comes
+ * back on and writable_schema off, and both are read back.  Off is
+ * "RESET", which also drops this connection's parsed schema: the cookie
+ * here already holds the new value, so nothing else would make it re-read
+ * the edited definitions.  The new cookie makes every other connection,
+ * in this process or another, re-read the schema before its next
+ * statement.  Before the caller commits, the edited schema is parsed with
+ * writable_schema off (which, unlike on, refuses a definition that does
+ * not parse or names an unknown column) and PRAGMA quick_check runs over
+ * every row, evaluating every CHECK constraint again.
+ *
+ * Errors: KURA_ECONFLICT from sq_edit_run, KURA_EIO when the edited schema
+ * does not parse or a row fails quick_check, KURA_EINTERNAL when the
+ * flags did not take; else as sq_err.
+ */
+static kura_err
+sq_schema_edit(struct sq_conn *c, const char *sql)
+{
+	sqlite3 *db = c->db;
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 cookie = 0, v = 0;
+	const unsigned char *res;
+	char bump[64];
+	kura_err err;
+	int rc, len, on = -1, def = -1;
+
+	if ((err = sq_int_query(db, "PRAGMA schema_version", &cookie)) !=
+	    KURA_OK)
+		return err;
+	if (cookie < 0 || cookie >= INT32_MAX)
+		return KURA_EIO;
+
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 0,
+	    (int *)NULL) != SQLITE_OK) {
+		err = KURA_EINTERNAL;
+		goto restore;
+	}
+	rc = sqlite3_exec(db, "PRAGMA writable_schema = ON", NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+		goto restore;
+	}
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, -1,
+	    &on) != SQLITE_OK || on != 1) {
+		err = KURA_EINTERNAL;
+		goto restore;
+	}
+
+	if (sqlite3_set_authorizer(db, sq_edit_auth, NULL) != SQLITE_OK) {
+		err = KURA_EINTERNAL;
+		goto restore;
+	}
+	err = sq_edit_run(db, sql);
+	(void)sqlite3_set_authorizer(db, NULL, NULL);
+	if (err != KURA_OK)
+		goto restore;
+
+	/* PRAGMA takes no parameters; the value is the cookie just read */
+	len = snprintf(bump, sizeof(bump), "PRAGMA schema_version = %lld",
+	    (long long)cookie + 1);
+	if (len < 0 || (size_t)len >= sizeof(bump)) {
+		err = KURA_EINTERNAL;
+		goto restore;
+	}
+	rc = sqlite3_exec(db, bump, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+		goto restore;
+	}
+	if ((err = sq_int_query(db, "PRAGMA schema_version", &v)) != KURA_OK)
+		goto restore;
+	if (v != cookie + 1)
+		err = KURA_EINTERNAL;
+
+restore:
+	/* RESET is OFF plus a schema reload; should it fail, OFF alone still
+	 * closes the door, and the caller's rollback reloads the schema */
+	if (sqlite3_exec(db, "PRAGMA writable_schema = RESET", NULL, NULL,
+	    NULL) != SQLITE_OK) {
+		(void)sqlite3_db_config(db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, 0,
+		    (int *)NULL);
+		if (err == KURA_OK)
+			err = KURA_EIO;
+	}
+	(void)sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL);
+	on = def = -1;
+	if (sqlite3_db_config(db, SQLITE_DBCONFIG_WRITABLE_SCHEMA, -1,
+	    &on) != SQLITE_OK || sqlite3_db_config(db,
+	    SQLITE_DBCONFIG_DEFENSIVE, -1, &def) != SQLITE_OK || on != 0 ||
+	    def != 1)
+		err = KURA_EINTERNAL;
+	if (err != KURA_OK)
+		return err;
+
+	/* quick_check reads the schema first: a definition that does not
+	 * parse fails its prepare with SQLITE_CORRUPT */
+	rc = sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		err = rc == SQLITE_DONE ? KURA_EIO : sq_err(rc);
+		goto out;
+	}
+	/* one row, "ok"; any other row names a problem */
+	res = sqlite3_column_text(st, 0);
+	if (res == NULL || strcmp((const char *)res, "ok") != 0 ||
+	    sqlite3_step(st) != SQLITE_DONE)
+		err = KURA_EIO;
+out:
+	sqlite3_finalize(st);
+	return err;
+}
+
 /*
  * Apply migrations m[0..n) newer than PRAGMA user_version, each in its own
  * BEGIN IMMEDIATE transaction together with the user_version bump.  The
  * version is re-read inside the transaction so that two processes
  * migrating at once apply each step once.  A database newer than m[n-1]
- * is refused with KURA_ECONFLICT.
+ * is refused with KURA_ECONFLICT.  Schema-edit migrations run through
+ * sq_schema_edit, the only place DEFENSIVE is ever turned off.
  */
 static kura_err
 sq_migrate(void *be, const struct store_migration *m, int n)
@@ -1677,10 +1885,16 @@ sq_migrate(void *be, const struct store_migration *m, int n)
 				goto fail;
 			continue;
 		}
-		rc = sqlite3_exec(c->db, m[i].sql, NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			err = sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
-			goto fail;
+		if (m[i].schema_edit) {
+			if ((err = sq_schema_edit(c, m[i].sql)) != KURA_OK)
+				goto fail;
+		} else {
+			rc = sqlite3_exec(c->db, m[i].sql, NULL, NULL, NULL);
+			if (rc != SQLITE_OK) {
+				err = sq_err(rc) == KURA_OK ? KURA_EIO :
+				    sq_err(rc);
+				goto fail;
+			}
 		}
 		/* PRAGMA takes no parameters; the value is our own table's
 		 * integer, not input */
@@ -5136,6 +5350,14 @@ sq_wal_sync_close(void *hv)
 		(void)close(h->fd);
 	free(h->path);
 	free(h);
+}
+
+struct sqlite3 *
+store_sqlite_db(void *be)
+{
+	struct sq_conn *c = be;
+
+	return c->db;
 }
 
 const struct store_ops store_sqlite_ops = {

@@ -17,6 +17,9 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "audit/audit.h"
+#include "crypto/kcrypto.h"
+#include "store/backend.h"
 #include "store/migrations.h"
 #include "store/store.h"
 
@@ -3776,6 +3779,554 @@ test_ws_migrate_from_0005(void **state)
 	store_close(s2);
 }
 
+/* ---- 0007: CHECK constraints without IN lists ---- */
+
+/* How many rows of EXPLAIN sql have the given opcode (prepare must work). */
+static int
+explain_count(sqlite3 *db, const char *sql, const char *opcode)
+{
+	sqlite3_stmt *st = NULL;
+	char *q = sqlite3_mprintf("EXPLAIN %s", sql);
+	int n = 0, rc;
+
+	assert_non_null(q);
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", q, sqlite3_errmsg(db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (strcmp((const char *)sqlite3_column_text(st, 1), opcode) == 0)
+			n++;
+	assert_int_equal(rc, SQLITE_DONE);
+	sqlite3_finalize(st);
+	sqlite3_free(q);
+	return n;
+}
+
+/*
+ * The OpenEphemeral opcodes that CHECK constraints add to sql: those of
+ * its program minus those with PRAGMA ignore_check_constraints, which
+ * leaves the CHECKs out of the code.  An UPDATE can need an ephemeral
+ * table of its own (rows to visit when a trigger or a key change rules
+ * out one pass: audit_events, files, ...); that one is built once per
+ * statement, not per row, and is not counted.
+ */
+static int
+check_ephemerals(sqlite3 *db, const char *sql)
+{
+	int with, without;
+
+	with = explain_count(db, sql, "OpenEphemeral");
+	assert_int_equal(sqlite3_exec(db, "PRAGMA ignore_check_constraints = ON",
+	    NULL, NULL, NULL), SQLITE_OK);
+	without = explain_count(db, sql, "OpenEphemeral");
+	assert_int_equal(sqlite3_exec(db, "PRAGMA ignore_check_constraints = "
+	    "OFF", NULL, NULL, NULL), SQLITE_OK);
+	return with - without;
+}
+
+/*
+ * No CHECK constraint makes an INSERT or UPDATE of any table build an
+ * ephemeral b-tree: SQLite 3.40 does that for a CHECK (col IN (3 or more
+ * values)) on every row written (decisions #48).  The tables and columns
+ * come from the schema itself, so this also holds every later migration
+ * to the rule.
+ */
+static void
+test_checks_no_ephemeral(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3_stmt *tabs, *cols;
+	sqlite3 *db = raw_open(f->path);
+	int ntab = 0, ncol = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM sqlite_schema "
+	    "WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+	    "ORDER BY name", -1, &tabs, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT name FROM "
+	    "pragma_table_info(?1) ORDER BY cid", -1, &cols, NULL), SQLITE_OK);
+	while (sqlite3_step(tabs) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(tabs, 0);
+		char *sql = sqlite3_mprintf("INSERT INTO \"%w\" DEFAULT VALUES",
+		    t);
+
+		assert_non_null(sql);
+		if (check_ephemerals(db, sql) != 0)
+			fail_msg("%s: OpenEphemeral for a CHECK (an IN list?)",
+			    sql);
+		sqlite3_free(sql);
+		assert_int_equal(sqlite3_bind_text(cols, 1, t, -1,
+		    SQLITE_TRANSIENT), SQLITE_OK);
+		while (sqlite3_step(cols) == SQLITE_ROW) {
+			const char *c = (const char *)sqlite3_column_text(cols,
+			    0);
+			sql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\" = \"%w\"",
+			    t, c, c);
+			assert_non_null(sql);
+			if (check_ephemerals(db, sql) != 0)
+				fail_msg("%s: OpenEphemeral for a CHECK (an IN "
+				    "list?)", sql);
+			sqlite3_free(sql);
+			ncol++;
+		}
+		sqlite3_reset(cols);
+		ntab++;
+	}
+	sqlite3_finalize(cols);
+	sqlite3_finalize(tabs);
+	sqlite3_close(db);
+	/* the loops ran over the real schema */
+	assert_true(ntab >= 10 && ncol >= 100);
+}
+
+/*
+ * Each column whose CHECK 0007 rewrote.  insert is a whole row for a raw
+ * connection (foreign keys off): ?1 the value, ?2 a number unique to the
+ * row.  good is every value the CHECK allows.
+ */
+static const struct check_case {
+	const char *table;
+	const char *column;
+	const char *insert;
+	const char *good[7];
+	const char *bad;
+	bool append_only;       /* a trigger refuses UPDATE before any CHECK */
+} check_cases[] = {
+	{ "tenants", "status",
+	    "INSERT INTO tenants (id, contract_id, name, seats, status, region, "
+	    "timezone, created_us, updated_us) VALUES ('ten_' || ?2, "
+	    "'C-' || ?2, x'01', 1, ?1, 'r', 'UTC', 1, 1)",
+	    { "active", "suspended", "terminated", "purged" }, "x", false },
+	{ "users", "status",
+	    "INSERT INTO users (id, tenant_id, login_index, email_index, "
+	    "login_id, email, display_name, status, roles, created_us, "
+	    "updated_us) VALUES ('usr_' || ?2, 'ten_x', 'li' || ?2, "
+	    "'ei' || ?2, x'01', x'02', x'03', ?1, 'member', 1, 1)",
+	    { "invited", "active", "disabled" }, "bogus", false },
+	{ "audit_events", "actor_type",
+	    "INSERT INTO audit_events (id, time_us, actor_type, actor_id, "
+	    "source_ip, request_id, action, resource_type, resource_id, "
+	    "outcome, status, detail, prev_tenant_hash, prev_hash, hash) "
+	    "VALUES ('evt_' || ?2, 1, ?1, 'a', 'ip', 'r', 'x.y', 'rt', 'ri', "
+	    "'success', 200, '{}', '', '', 'h' || ?2)",
+	    { "user", "token", "operator", "system", "anonymous" }, "admin",
+	    true },
+	{ "audit_events", "outcome",
+	    "INSERT INTO audit_events (id, time_us, actor_type, actor_id, "
+	    "source_ip, request_id, action, resource_type, resource_id, "
+	    "outcome, status, detail, prev_tenant_hash, prev_hash, hash) "
+	    "VALUES ('evt_' || ?2, 1, 'user', 'a', 'ip', 'r', 'x.y', 'rt', "
+	    "'ri', ?1, 200, '{}', '', '', 'h' || ?2)",
+	    { "success", "failure", "denied" }, "maybe", true },
+	{ "alerts", "severity",
+	    "INSERT INTO alerts (id, rule, severity, summary, event_seq, "
+	    "event_id, actor_id, source_ip, created_us) VALUES ('alr_' || ?2, "
+	    "'r', ?1, 's', ?2, 'e', 'a', 'ip', 1)",
+	    { "info", "warning", "critical" }, "fatal", false },
+	{ "notification_outbox", "channel",
+	    "INSERT INTO notification_outbox (id, channel, alert_id, payload, "
+	    "created_us) VALUES ('out_' || ?2, ?1, 'alr', 'p', 1)",
+	    { "console", "email", "webhook" }, "sms", false },
+	{ "health_checks", "status",
+	    "INSERT INTO health_checks (component, status, detail, checked_us) "
+	    "VALUES ('c' || ?2, ?1, 'd', 1)",
+	    { "ok", "degraded", "failing" }, "down", false },
+	{ "project_members", "role",
+	    "INSERT INTO project_members (tenant_id, project_id, user_id, role, "
+	    "added_us) VALUES ('ten_x', 'prj_x', 'usr_' || ?2, ?1, 1)",
+	    { "owner", "editor", "viewer" }, "admin", false },
+	{ "tasks", "status",
+	    "INSERT INTO tasks (id, tenant_id, project_id, title, status, "
+	    "created_us, updated_us) VALUES ('tsk_' || ?2, 'ten_x', 'prj_x', "
+	    "x'01', ?1, 1, 1)",
+	    { "open", "in_progress", "done" }, "closed", false },
+	{ "resource_labels", "resource_type",
+	    "INSERT INTO resource_labels (tenant_id, resource_type, "
+	    "resource_id, label_index) VALUES ('ten_x', ?1, 'r' || ?2, 'l')",
+	    { "project", "directory", "file", "task", "role", "token" },
+	    "user", false },
+	{ "exports", "status",
+	    "INSERT INTO exports (id, tenant_id, status, blob_id, created_us) "
+	    "VALUES ('exp_' || ?2, 'ten_x', ?1, 'blb', 1)",
+	    { "queued", "running", "ready", "failed", "expired" }, "done",
+	    false },
+};
+
+/* Run st with ?1 = value (and ?2 = n if it has one); the result code
+ * (extended for errors). */
+static int
+check_run(sqlite3 *db, sqlite3_stmt *st, const char *value, int n)
+{
+	int rc;
+
+	assert_int_equal(sqlite3_bind_text(st, 1, value, -1, SQLITE_TRANSIENT),
+	    SQLITE_OK);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		assert_int_equal(sqlite3_bind_int(st, 2, n), SQLITE_OK);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? rc : sqlite3_extended_errcode(db);
+}
+
+/* The rewritten CHECKs allow exactly what the IN lists allowed: every
+ * listed value on INSERT and UPDATE, and nothing else, not even a value
+ * that differs in case or by a space (BINARY comparison). */
+static void
+test_checks_enforced(void **state)
+{
+	struct fixture *f = *state;
+	sqlite3 *db = raw_open(f->path);
+	size_t i, j;
+	int n = 0;
+
+	for (i = 0; i < sizeof(check_cases) / sizeof(check_cases[0]); i++) {
+		const struct check_case *k = &check_cases[i];
+		sqlite3_stmt *ins, *upd, *def;
+		char upper[32], spaced[32], *sql, *want;
+		const char *bad[4];
+
+		/* the definition holds the OR form, not the list */
+		assert_int_equal(sqlite3_prepare_v2(db, "SELECT sql FROM "
+		    "sqlite_schema WHERE type = 'table' AND name = ?1", -1, &def,
+		    NULL), SQLITE_OK);
+		sqlite3_bind_text(def, 1, k->table, -1, SQLITE_STATIC);
+		assert_int_equal(sqlite3_step(def), SQLITE_ROW);
+		want = sqlite3_mprintf("CHECK ((%s = '%s' OR ", k->column,
+		    k->good[0]);
+		assert_non_null(strstr((const char *)sqlite3_column_text(def, 0),
+		    want));
+		sqlite3_free(want);
+		want = sqlite3_mprintf("%s IN (", k->column);
+		assert_null(strstr((const char *)sqlite3_column_text(def, 0),
+		    want));
+		sqlite3_free(want);
+		sqlite3_finalize(def);
+
+		assert_int_equal(sqlite3_prepare_v2(db, k->insert, -1, &ins,
+		    NULL), SQLITE_OK);
+		sql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\" = ?1", k->table,
+		    k->column);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &upd, NULL),
+		    SQLITE_OK);
+		sqlite3_free(sql);
+
+		for (j = 0; j < 7 && k->good[j] != NULL; j++) {
+			if (check_run(db, ins, k->good[j], ++n) != SQLITE_DONE)
+				fail_msg("%s.%s = '%s' refused: %s", k->table,
+				    k->column, k->good[j], sqlite3_errmsg(db));
+			if (!k->append_only &&
+			    check_run(db, upd, k->good[j], 0) != SQLITE_DONE)
+				fail_msg("UPDATE %s.%s = '%s' refused: %s",
+				    k->table, k->column, k->good[j],
+				    sqlite3_errmsg(db));
+		}
+
+		snprintf(upper, sizeof(upper), "%s", k->good[0]);
+		upper[0] = (char)(upper[0] - 'a' + 'A');
+		snprintf(spaced, sizeof(spaced), "%s ", k->good[0]);
+		bad[0] = k->bad;
+		bad[1] = upper;
+		bad[2] = spaced;
+		bad[3] = "";
+		for (j = 0; j < 4; j++) {
+			if (check_run(db, ins, bad[j], ++n) !=
+			    SQLITE_CONSTRAINT_CHECK)
+				fail_msg("%s.%s = '%s' not refused by its CHECK",
+				    k->table, k->column, bad[j]);
+			if (!k->append_only && check_run(db, upd, bad[j], 0) !=
+			    SQLITE_CONSTRAINT_CHECK)
+				fail_msg("UPDATE %s.%s = '%s' not refused by its "
+				    "CHECK", k->table, k->column, bad[j]);
+		}
+		sqlite3_finalize(upd);
+		sqlite3_finalize(ins);
+	}
+	sqlite3_close(db);
+}
+
+/* Migrate the database at path to version n on a connection of its own. */
+static void
+migrate_to(const char *path, int n)
+{
+	void *be = NULL;
+
+	assert_true(n <= store_migrations_count);
+	assert_int_equal(store_sqlite_ops.init(path), KURA_OK);
+	assert_int_equal(store_sqlite_ops.conn_open(path, &be), KURA_OK);
+	assert_int_equal(store_sqlite_ops.migrate(be, store_migrations, n),
+	    KURA_OK);
+	store_sqlite_ops.conn_close(be);
+}
+
+static void
+append_event(struct store *s, const char *tenant, const char *action)
+{
+	struct audit_rec r;
+
+	assert_int_equal(audit_rec_init(&r, tenant, tenant[0] ? "user" :
+	    "operator", "usr_old", action), KURA_OK);
+	snprintf(r.source_ip, sizeof(r.source_ip), "192.0.2.7");
+	snprintf(r.resource_type, sizeof(r.resource_type), "user");
+	r.status = 200;
+	r.detail = json_pack("{s:s}", "method", "GET");
+	assert_int_equal(audit_append(s, &r), KURA_OK);
+	audit_rec_clear(&r);
+}
+
+/*
+ * A 0006 database with users and audit records migrates to 0007: rows
+ * kept, integrity_check clean, the audit chain still verifies (record
+ * hashes do not cover the schema), and a connection that was open during
+ * the migration re-prepares its statement for the new schema.
+ */
+static void
+test_checks_migrate_from_0006(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tctx a = tctx("ten_old");
+	struct store_user u, *got = NULL;
+	struct audit_verify_result res;
+	struct store *s2 = NULL;
+	sqlite3_stmt *ins;
+	sqlite3 *other;
+	char p[160], key[160], pk[64];
+	int cur = 0, newest = 0;
+
+	assert_true(store_migrations_count >= 7);
+	assert_false(store_migrations[5].schema_edit);
+	assert_true(store_migrations[6].schema_edit);
+	path_in(f, "other.db", p, sizeof(p));
+	path_in(f, "audit.key", key, sizeof(key));
+	migrate_to(p, 6);
+
+	/* before 0007: the detector of test_checks_no_ephemeral sees the
+	 * two lists of audit_events, also next to an UPDATE's own table */
+	other = raw_open(p);
+	assert_int_equal(check_ephemerals(other, "INSERT INTO audit_events "
+	    "DEFAULT VALUES"), 2);
+	assert_int_equal(check_ephemerals(other, "UPDATE audit_events SET "
+	    "outcome = outcome"), 1);
+	assert_int_equal(explain_count(other, "UPDATE audit_events SET "
+	    "outcome = outcome", "OpenEphemeral"), 2);
+	assert_int_equal(sqlite3_prepare_v2(other, "INSERT INTO health_checks "
+	    "(component, status, detail, checked_us) VALUES (?1, ?2, 'd', 1)",
+	    -1, &ins, NULL), SQLITE_OK);
+	sqlite3_bind_text(ins, 1, "disk", -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, "ok", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+	sqlite3_reset(ins);
+
+	assert_int_equal(kcrypto_init(), KURA_OK);
+	assert_int_equal(audit_key_create(key), KURA_OK);
+	assert_int_equal(audit_public_key(key, pk), KURA_OK);
+	assert_int_equal(store_open_sqlite(p, &s2), KURA_OK);
+	assert_int_equal(store_schema_version(s2, &cur, &newest), KURA_OK);
+	assert_int_equal(cur, 6);
+	add_tenant(s2, "ten_old", "C-OLD");
+	make_user(&u, "usr_old", "li", "active");
+	assert_int_equal(store_user_insert(s2, &a, &u), KURA_OK);
+	append_event(s2, "ten_old", "user.create");
+	append_event(s2, "", "tenant.create");
+	append_event(s2, "ten_old", "auth.login");
+
+	assert_int_equal(store_migrate(s2), KURA_OK);
+	assert_int_equal(store_schema_version(s2, &cur, &newest), KURA_OK);
+	assert_int_equal(cur, 7);
+	assert_int_equal(cur, newest);
+
+	assert_int_equal(store_user_get(s2, &a, "usr_old", &got), KURA_OK);
+	assert_string_equal(got->login_index, "li");
+	assert_string_equal(got->status, "active");
+	store_user_free(got);
+	assert_int_equal(audit_verify_store(s2, NULL, pk, &res), KURA_OK);
+	assert_true(res.ok);
+	assert_int_equal(res.records, 3);
+	assert_int_equal(audit_verify_store(s2, "ten_old", pk, &res), KURA_OK);
+	assert_true(res.ok);
+	assert_int_equal(res.records, 2);
+	append_event(s2, "ten_old", "auth.logout");
+	assert_int_equal(audit_verify_store(s2, NULL, pk, &res), KURA_OK);
+	assert_true(res.ok);
+	assert_int_equal(res.records, 4);
+	{
+		char *detail = NULL;
+		assert_int_equal(store_integrity_check(s2, &detail), KURA_OK);
+		assert_null(detail);
+	}
+
+	/* the connection open across the migration saw the new cookie */
+	sqlite3_bind_text(ins, 1, "db", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(ins), SQLITE_DONE);
+	sqlite3_reset(ins);
+	assert_true(sqlite3_stmt_status(ins, SQLITE_STMTSTATUS_REPREPARE, 0) >=
+	    1);
+	sqlite3_bind_text(ins, 1, "dns", -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, "bogus", -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(ins), SQLITE_CONSTRAINT);
+	assert_int_equal(sqlite3_extended_errcode(other),
+	    SQLITE_CONSTRAINT_CHECK);
+	sqlite3_finalize(ins);
+	assert_int_equal(check_ephemerals(other, "INSERT INTO audit_events "
+	    "DEFAULT VALUES"), 0);
+	assert_int_equal(check_ephemerals(other, "UPDATE audit_events SET "
+	    "outcome = outcome"), 0);
+	assert_int_equal(raw_int(other, "SELECT count(*) FROM health_checks"),
+	    2);
+	assert_int_equal(raw_int(other, "SELECT count(*) FROM users"), 1);
+	sqlite3_close(other);
+
+	assert_int_equal(store_migrate(s2), KURA_OK);
+	store_close(s2);
+	unlink(key);
+}
+
+/* DEFENSIVE is on and writable_schema off: turning writable_schema on is
+ * ignored and sqlite_schema cannot be written. */
+static void
+assert_defensive(sqlite3 *db)
+{
+	sqlite3_int64 cookie;
+	char sql[64];
+	int on = -1;
+
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, -1,
+	    &on), SQLITE_OK);
+	assert_int_equal(on, 1);
+	assert_int_equal(sqlite3_db_config(db, SQLITE_DBCONFIG_WRITABLE_SCHEMA,
+	    -1, &on), SQLITE_OK);
+	assert_int_equal(on, 0);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA writable_schema = ON", NULL,
+	    NULL, NULL), SQLITE_OK);
+	assert_int_not_equal(sqlite3_exec(db, "UPDATE sqlite_schema SET sql = "
+	    "sql WHERE type = 'table' AND name = 'tenants'", NULL, NULL, NULL),
+	    SQLITE_OK);
+	/* and PRAGMA schema_version = N does nothing */
+	cookie = raw_int(db, "PRAGMA schema_version");
+	snprintf(sql, sizeof(sql), "PRAGMA schema_version = %lld",
+	    (long long)cookie + 5);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(raw_int(db, "PRAGMA schema_version"), cookie);
+}
+
+/* The whole schema as text, to compare before and after a failed edit. */
+static char *
+schema_text(sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	char *s;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT group_concat(type || "
+	    "name || coalesce(sql, ''), ';') FROM (SELECT * FROM sqlite_schema "
+	    "ORDER BY name)", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	s = strdup((const char *)sqlite3_column_text(st, 0));
+	assert_non_null(s);
+	sqlite3_finalize(st);
+	return s;
+}
+
+/*
+ * The schema-edit path of the migration runner: DEFENSIVE is back on
+ * afterwards on the migrating connection itself, and a schema-edit
+ * migration that matches nothing, changes two rows, asserts wrongly,
+ * does anything besides writing sqlite_schema.sql, or leaves a schema
+ * that does not parse or that a row breaks, is rolled back whole with
+ * DEFENSIVE on again and the connection still usable.
+ */
+static void
+test_checks_schema_edit_runner(void **state)
+{
+	static const struct {
+		const char *sql;
+		kura_err want;
+	} bad[] = {
+		/* no match: the WHERE names text that is not there */
+		{ "UPDATE sqlite_schema SET sql = replace(sql, 'no such', 'x') "
+		    "WHERE type = 'table' AND name = 'tenants' AND "
+		    "instr(sql, 'no such') > 0", KURA_ECONFLICT },
+		{ "UPDATE sqlite_schema SET sql = sql WHERE type = 'table' AND "
+		    "name IN ('tenants', 'users')", KURA_ECONFLICT },
+		{ "SELECT name FROM sqlite_schema WHERE name = 'tenants'",
+		    KURA_ECONFLICT },
+		/* the authorizer */
+		{ "DELETE FROM tenants", KURA_EIO },
+		{ "UPDATE tenants SET seats = seats", KURA_EIO },
+		{ "UPDATE sqlite_schema SET name = name WHERE name = 'tenants'",
+		    KURA_EIO },
+		{ "CREATE TABLE t (a)", KURA_EIO },
+		{ "PRAGMA foreign_keys = OFF", KURA_EIO },
+		/* the result is checked with writable_schema off */
+		{ "UPDATE sqlite_schema SET sql = replace(sql, "
+		    "'CHECK (seats > 0)', 'CHECK (seats > 0') WHERE "
+		    "type = 'table' AND name = 'tenants'", KURA_EIO },
+		{ "UPDATE sqlite_schema SET sql = replace(sql, "
+		    "'CHECK (seats > 0)', 'CHECK (seatz > 0)') WHERE "
+		    "type = 'table' AND name = 'tenants'", KURA_EIO },
+		{ "UPDATE sqlite_schema SET sql = replace(sql, "
+		    "'CHECK (seats > 0)', 'CHECK (seats > 10)') WHERE "
+		    "type = 'table' AND name = 'tenants'", KURA_EIO },
+	};
+	struct fixture *f = *state;
+	struct store_migration m[16];
+	void *be = NULL;
+	sqlite3 *db;
+	sqlite3_int64 cookie;
+	char p[160], *before, *after;
+	int n = store_migrations_count, v = 0;
+	size_t i;
+
+	assert_true(n + 1 <= (int)(sizeof(m) / sizeof(m[0])));
+	memcpy(m, store_migrations, (size_t)n * sizeof(m[0]));
+	path_in(f, "other.db", p, sizeof(p));
+	assert_int_equal(store_sqlite_ops.init(p), KURA_OK);
+	assert_int_equal(store_sqlite_ops.conn_open(p, &be), KURA_OK);
+	db = store_sqlite_db(be);
+	assert_int_equal(store_sqlite_ops.migrate(be, m, n), KURA_OK);
+	assert_defensive(db);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO tenants VALUES "
+	    "('ten_a', 'C-A', x'01', 5, 'active', 'r', 'UTC', 1, 1)", NULL,
+	    NULL, NULL), SQLITE_OK);
+
+	before = schema_text(db);
+	cookie = raw_int(db, "PRAGMA schema_version");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char sql[512];
+
+		snprintf(sql, sizeof(sql), "-- kura:schema-edit\n%s;\n",
+		    bad[i].sql);
+		m[n] = (struct store_migration){ n + 1, "test.sql", sql, true };
+		if (store_sqlite_ops.migrate(be, m, n + 1) != bad[i].want)
+			fail_msg("not refused as expected: %s", bad[i].sql);
+		assert_defensive(db);
+		assert_int_equal(store_sqlite_ops.schema_version(be, &v),
+		    KURA_OK);
+		assert_int_equal(v, n);
+		assert_int_equal(raw_int(db, "PRAGMA schema_version"), cookie);
+		after = schema_text(db);
+		assert_string_equal(before, after);
+		free(after);
+		assert_int_equal(store_sqlite_ops.ping(be), KURA_OK);
+		assert_int_equal(raw_int(db, "SELECT seats FROM tenants"), 5);
+	}
+	free(before);
+
+	/* a good edit goes through: one cookie step, DEFENSIVE back on, the
+	 * new definition in force on this connection at once */
+	m[n] = (struct store_migration){ n + 1, "test.sql",
+	    "-- kura:schema-edit\n"
+	    "UPDATE sqlite_schema SET sql = replace(sql, 'CHECK (seats > 0)', "
+	    "'CHECK (seats > 1)') WHERE type = 'table' AND name = 'tenants' "
+	    "AND instr(sql, 'CHECK (seats > 0)') > 0;\n"
+	    "SELECT 1 WHERE 0;\n", true };
+	assert_int_equal(store_sqlite_ops.migrate(be, m, n + 1), KURA_OK);
+	assert_defensive(db);
+	assert_int_equal(store_sqlite_ops.schema_version(be, &v), KURA_OK);
+	assert_int_equal(v, n + 1);
+	assert_int_equal(raw_int(db, "PRAGMA schema_version"), cookie + 1);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO tenants VALUES "
+	    "('ten_b', 'C-B', x'01', 1, 'active', 'r', 'UTC', 1, 1)", NULL,
+	    NULL, NULL) & 0xff, SQLITE_CONSTRAINT);
+	store_sqlite_ops.conn_close(be);
+}
+
 int
 main(void)
 {
@@ -3839,6 +4390,15 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ws_isolation, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ws_migrate_from_0005,
+		    setup, teardown),
+		/* CHECK constraints without IN lists (0007) */
+		cmocka_unit_test_setup_teardown(test_checks_no_ephemeral, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_checks_enforced, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_checks_migrate_from_0006,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checks_schema_edit_runner,
 		    setup, teardown),
 	};
 
