@@ -200,6 +200,16 @@ row_hash_known_answer(void **state)
 	assert_int_equal(audit_row_hash(&r, h), KURA_OK);
 	assert_string_not_equal(h,
 	    "0b8fb43c646f7ff6941553360004f48b5cf5b72def0ca58b4d06dbfc0c4861f1");
+	/* integers at their edges (an operator record: no tenant, tenant_seq
+	 * 0), as Python's str() writes them */
+	r.status = 201;
+	r.seq = INT64_MAX;
+	r.tenant_id[0] = '\0';
+	r.tenant_seq = 0;
+	r.time_us = -1700000000000000LL;
+	assert_int_equal(audit_row_hash(&r, h), KURA_OK);
+	assert_string_equal(h,
+	    "212d3999497ee12c57efd62082b966412a12f51742bfc5ed8f5b450af1d883c3");
 }
 
 /* ---- chains ---- */
