@@ -1,7 +1,9 @@
 /*
  * The audit writer thread: records from read-only requests (and failures)
- * are appended in groups, one transaction (one fsync) per group, and each
- * submitter is called back once its record is durable.
+ * are appended in groups, one transaction per group, and each submitter is
+ * called back once its record is durable.  The writer does not wait for
+ * a group's WAL sync: the sync thread (core/gsync.c) calls back, and the
+ * writer meanwhile commits the next group.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -33,47 +35,118 @@ struct audit {
 	bool stop;
 	size_t last_batch;
 	uint64_t records, batches;
+	/* groups committed and waiting for their WAL sync (group_done) */
+	size_t pending;
+	pthread_cond_t idle;
 };
 
-/* Append jobs[0..n) in one transaction; on failure, one by one so a bad
- * record cannot sink its neighbours.  Calls every done callback. */
+/* A committed group waiting for its WAL sync: its jobs and stored rows. */
+struct audit_group {
+	struct audit *a;
+	struct audit_job **jobs;
+	struct store_audit *rows;
+	size_t n;
+};
+
+static void
+group_free(struct audit_group *g)
+{
+	free(g->rows);
+	free(g->jobs);
+	free(g);
+}
+
+/* The group is durable (err KURA_OK) or its sync failed: tell the
+ * observers (alerts, SIEM) of durable records only, call every done
+ * callback, free the group.  Runs on the WAL sync thread, or on the
+ * writer when there is no group durability. */
+static void
+group_done(void *arg, kura_err err)
+{
+	struct audit_group *g = arg;
+	struct audit *a = g->a;
+
+	if (err != KURA_OK)
+		log_error("audit: %zu record(s) not durable: %s", g->n,
+		    kura_strerror(err));
+	for (size_t i = 0; i < g->n; i++) {
+		if (err == KURA_OK)
+			audit_notify(&g->rows[i]);
+		if (g->jobs[i]->done != NULL)
+			g->jobs[i]->done(g->jobs[i]->arg, err);
+		store_audit_clear(&g->rows[i]);
+		audit_rec_clear(&g->jobs[i]->rec);
+		free(g->jobs[i]);
+	}
+	group_free(g);
+	pthread_mutex_lock(&a->lock);
+	if (--a->pending == 0)
+		pthread_cond_broadcast(&a->idle);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/*
+ * Append jobs[0..n) in one transaction and commit it without waiting for
+ * the WAL sync: the group goes to the sync thread (store_durable_wait_async)
+ * and the writer takes the next records while the sync runs.  Their done
+ * callbacks run once the group is durable.  If the transaction fails, the
+ * records are appended one by one instead.  Takes ownership of the jobs.
+ */
 static void
 write_batch(struct audit *a, struct audit_job **jobs, size_t n)
 {
-	struct store_audit *rows;
-	struct audit_heads *heads;
+	struct audit_group *g;
+	struct audit_heads *heads = NULL;
+	uint64_t ticket = 0;
 	kura_err err;
 	size_t i;
 
-	rows = kura_calloc(n, sizeof(*rows));
-	heads = audit_heads_new();
-	err = rows && heads ? store_begin(a->s) : KURA_ENOMEM;
-	for (i = 0; err == KURA_OK && i < n; i++)
-		err = audit_append_batch(a->s, heads, &jobs[i]->rec, &rows[i]);
-	if (err == KURA_OK)
-		err = store_commit(a->s);
-	free(heads);
-	if (err == KURA_OK) {
-		for (i = 0; i < n; i++) {
-			audit_notify(&rows[i]);
-			if (jobs[i]->done != NULL)
-				jobs[i]->done(jobs[i]->arg, KURA_OK);
-		}
-	} else {
-		(void)store_rollback(a->s);
-		for (i = 0; i < n; i++) {
-			kura_err e1 = audit_append(a->s, &jobs[i]->rec);
-			if (e1)
-				log_error("audit: record %s not written: %s",
-				    jobs[i]->rec.action, kura_strerror(e1));
-			if (jobs[i]->done != NULL)
-				jobs[i]->done(jobs[i]->arg, e1);
-		}
+	g = kura_calloc(1, sizeof(*g));
+	if (g != NULL) {
+		g->a = a;
+		g->n = n;
+		g->rows = kura_calloc(n, sizeof(*g->rows));
+		g->jobs = kura_calloc(n, sizeof(*g->jobs));
 	}
-	if (rows != NULL)
+	if (g == NULL || g->rows == NULL || g->jobs == NULL) {
+		if (g != NULL)
+			group_free(g);
+		goto singly;
+	}
+	memcpy(g->jobs, jobs, n * sizeof(*jobs));
+	heads = audit_heads_new();
+	err = heads ? store_begin(a->s) : KURA_ENOMEM;
+	for (i = 0; err == KURA_OK && i < n; i++)
+		err = audit_append_batch(a->s, heads, &jobs[i]->rec, &g->rows[i]);
+	if (err == KURA_OK)
+		err = store_commit_grouped(a->s, &ticket);
+	free(heads);
+	if (err != KURA_OK) {
+		(void)store_rollback(a->s);
 		for (i = 0; i < n; i++)
-			store_audit_clear(&rows[i]);
-	free(rows);
+			store_audit_clear(&g->rows[i]);
+		group_free(g);
+		goto singly;
+	}
+	pthread_mutex_lock(&a->lock);
+	a->pending++;
+	pthread_mutex_unlock(&a->lock);
+	if (ticket == 0)
+		group_done(g, KURA_OK);             /* durable already */
+	else if (store_durable_wait_async(a->s, ticket, group_done, g) != KURA_OK)
+		group_done(g, store_durable_wait(a->s, ticket));
+	return;
+singly:
+	for (i = 0; i < n; i++) {
+		kura_err e1 = audit_append(a->s, &jobs[i]->rec);
+		if (e1)
+			log_error("audit: record %s not written: %s",
+			    jobs[i]->rec.action, kura_strerror(e1));
+		if (jobs[i]->done != NULL)
+			jobs[i]->done(jobs[i]->arg, e1);
+		audit_rec_clear(&jobs[i]->rec);
+		free(jobs[i]);
+	}
 }
 
 static void *
@@ -110,10 +183,6 @@ writer_main(void *arg)
 		a->batches++;
 		pthread_mutex_unlock(&a->lock);
 		write_batch(a, batch, n);
-		for (size_t i = 0; i < n; i++) {
-			audit_rec_clear(&batch[i]->rec);
-			free(batch[i]);
-		}
 		pthread_mutex_lock(&a->lock);
 	}
 	pthread_mutex_unlock(&a->lock);
@@ -136,9 +205,11 @@ audit_start(struct store *s, const char *key_file, size_t batch_max,
 	a->batch_max = batch_max ? batch_max : 256;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->cond, NULL);
+	pthread_cond_init(&a->idle, NULL);
 	if (pthread_create(&a->thread, NULL, writer_main, a) != 0) {
 		pthread_mutex_destroy(&a->lock);
 		pthread_cond_destroy(&a->cond);
+		pthread_cond_destroy(&a->idle);
 		free(a);
 		return KURA_ENOMEM;
 	}
@@ -186,8 +257,14 @@ audit_stop(struct audit *a)
 	pthread_cond_signal(&a->cond);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->thread, NULL);
+	/* every group the writer committed is durable and answered */
+	pthread_mutex_lock(&a->lock);
+	while (a->pending > 0)
+		pthread_cond_wait(&a->idle, &a->lock);
+	pthread_mutex_unlock(&a->lock);
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->cond);
+	pthread_cond_destroy(&a->idle);
 	free(a);
 }
 
