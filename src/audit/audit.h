@@ -79,12 +79,14 @@ typedef void (*audit_done_fn)(void *arg, kura_err err);
 /* Start the writer thread: group commit of at most batch_max records. */
 kura_err audit_start(struct store *s, const char *key_file, size_t batch_max,
     struct audit **ret_audit);
-/* Queue r (taking ownership of r->detail); done(arg, err) runs on the
- * writer thread once the record is durable (or failed).  KURA_EBUSY if
- * the queue is full (done is not called then). */
+/* Queue r (taking ownership of r->detail); done(arg, err) runs once the
+ * record is durable (or failed): on the WAL sync thread under group
+ * durability, else on the writer thread.  KURA_EBUSY if the queue is
+ * full (done is not called then). */
 kura_err audit_submit(struct audit *a, struct audit_rec *r, audit_done_fn done,
     void *arg);
-/* Stop after draining the queue; accepts NULL. */
+/* Stop after draining the queue and calling back every record; accepts
+ * NULL. */
 void audit_stop(struct audit *a);
 /* Queue depth and last batch size (metrics). */
 void audit_stats(struct audit *a, size_t *ret_depth, size_t *ret_last_batch,
