@@ -50,6 +50,15 @@ struct store_ops {
 	 * writes fails with KURA_EINTERNAL until read_end. */
 	kura_err (*read_begin)(void *be);
 	kura_err (*read_end)(void *be);
+	/* Checkpoints off the commit path (store_group_start): after every
+	 * commit on this connection call notify(arg, frames in the log)
+	 * instead of checkpointing in the committing thread; checkpoint()
+	 * copies what it can of the log into the database without blocking
+	 * anybody, and says how many frames the log has and how many of
+	 * them are now in the database.  NULL if the backend has no log. */
+	void (*wal_notify)(void *be, void (*notify)(void *arg, int frames),
+	    void *arg);
+	kura_err (*checkpoint)(void *be, int *ret_log, int *ret_done);
 	/* Group durability (store_group_start): a handle on the log of the
 	 * database at target, and sync(), which makes durable every commit
 	 * (lazy or not) that returned before sync() was called.  sync() runs
@@ -348,6 +357,7 @@ struct store {
 	/* group durability (store_group_start); NULL in CLI commands */
 	struct gsync *group;
 	void *sync_h;                   /* ops->sync_open's handle */
+	struct store_ckpt *ckpt;        /* the checkpoint thread, with group */
 };
 
 extern const struct store_ops store_sqlite_ops;

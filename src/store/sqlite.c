@@ -766,6 +766,9 @@ struct sq_conn {
 	 * run (it would upgrade the read transaction, and could fail with
 	 * SQLITE_BUSY_SNAPSHOT or commit without group durability) */
 	bool reading;
+	/* wal_notify: told the log's size after each commit */
+	void (*notify)(void *arg, int frames);
+	void *notify_arg;
 };
 
 typedef kura_err (*sq_row_fn)(sqlite3_stmt *st, void *item);
@@ -1584,6 +1587,46 @@ sq_commit(void *be)
 }
 
 static int sq_in_tx(void *be);
+
+/* sqlite3_wal_hook: replaces the default hook, which checkpoints in the
+ * committing thread once the log holds wal_autocheckpoint pages */
+static int
+sq_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct sq_conn *c = arg;
+
+	(void)db;
+	(void)name;
+	c->notify(c->notify_arg, frames);
+	return SQLITE_OK;
+}
+
+static void
+sq_wal_notify(void *be, void (*notify)(void *arg, int frames), void *arg)
+{
+	struct sq_conn *c = be;
+
+	c->notify = notify;
+	c->notify_arg = arg;
+	(void)sqlite3_wal_hook(c->db, sq_wal_hook, c);
+}
+
+/* A PASSIVE checkpoint: as much of the log as no reader still needs,
+ * without waiting for readers or writers.  SQLITE_BUSY (another
+ * checkpoint runs) is not an error: the next one catches up. */
+static kura_err
+sq_checkpoint(void *be, int *ret_log, int *ret_done)
+{
+	struct sq_conn *c = be;
+	int rc;
+
+	*ret_log = *ret_done = 0;
+	rc = sqlite3_wal_checkpoint_v2(c->db, "main", SQLITE_CHECKPOINT_PASSIVE,
+	    ret_log, ret_done);
+	if (rc == SQLITE_OK || rc == SQLITE_BUSY)
+		return KURA_OK;
+	return sq_err(rc) == KURA_OK ? KURA_EIO : sq_err(rc);
+}
 
 /*
  * A read snapshot for several reads (store_read_begin): BEGIN DEFERRED
@@ -5379,6 +5422,8 @@ const struct store_ops store_sqlite_ops = {
 	.in_tx = sq_in_tx,
 	.read_begin = sq_read_begin,
 	.read_end = sq_read_end,
+	.wal_notify = sq_wal_notify,
+	.checkpoint = sq_checkpoint,
 	.tenant_insert = sq_tenant_insert,
 	.tenant_get = sq_tenant_get,
 	.tenant_get_by_contract = sq_tenant_get_by_contract,

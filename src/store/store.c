@@ -5,6 +5,8 @@
  * and the same tenant-context rule.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +150,147 @@ conn_destroy(void *arg)
 	free(c);
 }
 
+/* ---- checkpoints off the commit path (decisions #53) ---- */
+
+/* The log size (pages) at which a commit asks for a checkpoint: SQLite's
+ * own wal_autocheckpoint default. */
+#define CKPT_FRAMES 1000
+
+struct store_ckpt {
+	struct store *s;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool want, stop;
+	uint64_t runs;
+	/* the log size that asks for the next checkpoint (see ckpt_main) */
+	atomic_int next_at;
+};
+
+/* ops->wal_notify's callback, in the committing thread: only a signal */
+static void
+ckpt_notify(void *arg, int frames)
+{
+	struct store_ckpt *k = arg;
+
+	if (frames < CKPT_FRAMES)
+		return;
+	if (frames < atomic_load(&k->next_at)) {
+		/* a log started again since: below next_at for good */
+		if (frames + CKPT_FRAMES / 4 >= atomic_load(&k->next_at))
+			return;
+		atomic_store(&k->next_at, 0);
+	}
+	pthread_mutex_lock(&k->lock);
+	if (!k->want) {
+		k->want = true;
+		pthread_cond_signal(&k->cond);
+	}
+	pthread_mutex_unlock(&k->lock);
+}
+
+static kura_err conn_get(struct store *s, int create, struct store_conn **ret_c);
+
+/*
+ * The checkpoint thread: one PASSIVE checkpoint per request (requests
+ * that come while one runs make one more).  SCHED_BATCH: it does not
+ * preempt a request thread when signalled, but gets its share of the CPU.
+ */
+static void *
+ckpt_main(void *arg)
+{
+	struct store_ckpt *k = arg;
+	struct sched_param sp = { .sched_priority = 0 };
+	struct store_conn *c;
+	int log, done;
+	kura_err err;
+
+	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+	pthread_mutex_lock(&k->lock);
+	for (;;) {
+		while (!k->want && !k->stop)
+			pthread_cond_wait(&k->cond, &k->lock);
+		if (k->stop)
+			break;
+		k->want = false;
+		pthread_mutex_unlock(&k->lock);
+		log = done = 0;
+		if ((err = conn_get(k->s, 1, &c)) == KURA_OK)
+			err = k->s->ops->checkpoint(c->be, &log, &done);
+		if (err != KURA_OK)
+			log_warn("store: checkpoint failed: %s", kura_strerror(err));
+		/* the next one when the log has grown by a quarter more: a
+		 * writer starts the log again only once it is all copied and
+		 * no reader is inside it, which under load may take a while,
+		 * and until then every commit would ask again */
+		atomic_store(&k->next_at, log + CKPT_FRAMES / 4);
+		pthread_mutex_lock(&k->lock);
+		k->runs++;
+	}
+	pthread_mutex_unlock(&k->lock);
+	store_thread_done(k->s);
+	return NULL;
+}
+
+static kura_err
+ckpt_start(struct store *s)
+{
+	struct store_ckpt *k;
+	struct store_conn *c = NULL;
+
+	if (s->ops->wal_notify == NULL || s->ops->checkpoint == NULL)
+		return KURA_OK;
+	if ((k = kura_calloc(1, sizeof(*k))) == NULL)
+		return KURA_ENOMEM;
+	k->s = s;
+	pthread_mutex_init(&k->lock, NULL);
+	pthread_cond_init(&k->cond, NULL);
+	if (pthread_create(&k->thread, NULL, ckpt_main, k) != 0) {
+		pthread_mutex_destroy(&k->lock);
+		pthread_cond_destroy(&k->cond);
+		free(k);
+		return KURA_ENOMEM;
+	}
+	(void)pthread_setname_np(k->thread, "kura-ckpt");
+	s->ckpt = k;
+	/* the caller's connection, opened before: connections opened from
+	 * now on get the notification in conn_get */
+	if (conn_get(s, 0, &c) == KURA_OK && c != NULL)
+		s->ops->wal_notify(c->be, ckpt_notify, k);
+	return KURA_OK;
+}
+
+static void
+ckpt_stop(struct store *s)
+{
+	struct store_ckpt *k = s->ckpt;
+
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&k->lock);
+	k->stop = true;
+	pthread_cond_signal(&k->cond);
+	pthread_mutex_unlock(&k->lock);
+	pthread_join(k->thread, NULL);
+	pthread_mutex_destroy(&k->lock);
+	pthread_cond_destroy(&k->cond);
+	free(k);
+	s->ckpt = NULL;
+}
+
+uint64_t
+store_checkpoints(struct store *s)
+{
+	uint64_t n = 0;
+
+	if (s != NULL && s->ckpt != NULL) {
+		pthread_mutex_lock(&s->ckpt->lock);
+		n = s->ckpt->runs;
+		pthread_mutex_unlock(&s->ckpt->lock);
+	}
+	return n;
+}
+
 /*
  * The calling thread's connection, opened and registered on first use.
  * With create == 0, *ret_c is NULL if the thread has none yet.
@@ -174,6 +317,8 @@ conn_get(struct store *s, int create, struct store_conn **ret_c)
 		free(c);
 		return KURA_ENOMEM;
 	}
+	if (s->ckpt != NULL)
+		s->ops->wal_notify(c->be, ckpt_notify, s->ckpt);
 	pthread_mutex_lock(&s->lock);
 	c->next = s->conns;
 	if (s->conns != NULL)
@@ -263,6 +408,7 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	ckpt_stop(s);
 	/* a last sync for anybody still waiting, before the connections go */
 	gsync_stop(s->group);
 	s->group = NULL;
@@ -485,6 +631,13 @@ store_group_start(struct store *s)
 		return err;
 	}
 	s->sync_h = h;
+	if ((err = ckpt_start(s)) != KURA_OK) {
+		gsync_stop(s->group);
+		s->group = NULL;
+		s->ops->sync_close(h);
+		s->sync_h = NULL;
+		return err;
+	}
 	return KURA_OK;
 }
 

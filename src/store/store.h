@@ -212,6 +212,10 @@ kura_err store_durable_wait(struct store *s, uint64_t ticket);
  */
 kura_err store_group_start(struct store *s);
 void store_group_stats(struct store *s, struct gsync_stats *ret);
+/* Checkpoints run by the checkpoint thread that store_group_start also
+ * starts (commits then only signal it once the log holds 1000 pages,
+ * instead of checkpointing in the committing thread); 0 without. */
+uint64_t store_checkpoints(struct store *s);
 kura_err store_rollback(struct store *s);  /* safe to call with no tx */
 
 /* ---- tenant registry (operator scope) ---- */

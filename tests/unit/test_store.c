@@ -757,6 +757,69 @@ test_read_snapshot(void **state)
 	assert_int_equal(store_commit(f->s), KURA_OK);
 }
 
+/* Under group durability, commits only signal the checkpoint thread,
+ * which copies the log into the database file off the commit path. */
+struct ckpt_writer {
+	struct store *s;
+	kura_err err;
+};
+
+static void *
+ckpt_writer_main(void *arg)
+{
+	struct ckpt_writer *w = arg;
+	struct store_tctx a = tctx("ten_c");
+	struct store_user u;
+	char id[STORE_ID_MAX], li[STORE_INDEX_MAX];
+
+	/* a thread's first use opens a connection: it gets the signal too */
+	for (int i = 0; i < 1500 && w->err == KURA_OK; i++) {
+		snprintf(id, sizeof(id), "usr_c%d", i);
+		snprintf(li, sizeof(li), "li_c%d", i);
+		make_user(&u, id, li, "active");
+		if ((w->err = store_begin(w->s)) != KURA_OK)
+			break;
+		if ((w->err = store_user_insert(w->s, &a, &u)) != KURA_OK) {
+			(void)store_rollback(w->s);
+			break;
+		}
+		w->err = store_commit(w->s);
+	}
+	store_thread_done(w->s);
+	return NULL;
+}
+
+static void
+test_checkpoint_thread(void **state)
+{
+	struct fixture *f = *state;
+	struct ckpt_writer w = { f->s, KURA_OK };
+	struct stat before, after;
+	pthread_t th;
+	int i;
+
+	assert_int_equal(store_checkpoints(f->s), 0);
+	assert_int_equal(store_group_start(f->s), KURA_OK);
+	add_tenant(f->s, "ten_c", "C-C");
+	assert_int_equal(stat(f->path, &before), 0);
+	assert_int_equal(pthread_create(&th, NULL, ckpt_writer_main, &w), 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(w.err, KURA_OK);
+	/* more than 1000 log pages were written: a checkpoint follows soon;
+	 * nobody else checkpoints (no commit does it in its own thread), so
+	 * a grown database file is the checkpoint thread's work */
+	for (i = 0; i < 1000 && store_checkpoints(f->s) == 0; i++)
+		usleep(10000);
+	assert_true(store_checkpoints(f->s) >= 1);
+	for (i = 0; i < 1000; i++) {
+		assert_int_equal(stat(f->path, &after), 0);
+		if (after.st_size > before.st_size)
+			break;
+		usleep(10000);
+	}
+	assert_true(after.st_size > before.st_size);
+}
+
 /* ---- threads ---- */
 
 #define THREAD_USERS 40
@@ -4355,6 +4418,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_null_ctx, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
