@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startKura, launch, newPage, signIn, shot, missingKeys, totp, Api, ROOT } from './lib.mjs';
+import { startKura, launch, newPage, signIn, shot, missingKeys, totp, Api, ROOT, open, routed, settled } from './lib.mjs';
 
 let kura, browser, base, info;
 
@@ -247,7 +247,7 @@ test('language switch: every screen of this file in ja and en, no missing key', 
 
 test('audit log viewer finds the sign-ins and MFA set-up; verification is intact; CSV export', async () => {
 	const page = await adminPage('en');
-	await page.goto('/console/#/audit');
+	await open(page, 'audit');
 	try {
 		await page.getByTestId('verify-result').locator('.badge, .notice').first().waitFor({ timeout: 60000 });
 	} catch (e) {
@@ -258,12 +258,17 @@ test('audit log viewer finds the sign-ins and MFA set-up; verification is intact
 	assert.equal(await page.getByTestId('verify-state').textContent(), 'Intact');
 	const key = await page.locator('code.secret').first().textContent();
 	assert.match(key, /^[A-Za-z0-9+/]{43}=$/);
+	// the table: loading from the click on, ready once the answer is drawn
+	// (the unfiltered list of the first load has these actions too)
+	const ready = () => page.waitForSelector('[data-testid=audit-table][data-state=ready]');
 	await page.getByTestId('f-action').selectOption('me.*');
 	await page.getByTestId('audit-apply').click();
+	await ready();
 	await page.getByTestId('audit-table').getByText('Two-step verification turned on').first().waitFor();
 	await page.getByTestId('f-action').selectOption('auth.*');
 	await page.getByTestId('f-outcome').selectOption('denied');
 	await page.getByTestId('audit-apply').click();
+	await ready();
 	await page.getByTestId('audit-table').getByText('Second sign-in step').first().waitFor();
 	const outcomes = await page.getByTestId('audit-table').locator('tbody .badge').allTextContents();
 	assert.ok(outcomes.length > 0 && outcomes.every(o => o === 'Denied'), outcomes.join());
@@ -310,14 +315,18 @@ test('alerts: the new-network and failed sign-in alerts can be acknowledged', as
 	for (let i = 0; i < 5; i++)
 		logins.push((await api.request('POST', '/api/v1/auth/login', { contract_id: info.contract_id, login_id: 'victim', password: `Wrong-${i}-pass` })).status);
 	const page = await adminPage('en');
-	await page.goto('/console/#/alerts');
+	await open(page, 'alerts');
 	const row = page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' }).first();
+	// the table is loading from a click on, ready once the answer is drawn
+	const ready = () => page.waitForSelector('[data-testid=alerts-table][data-state=ready]');
 	try {
 		// alerts are raised from the audit stream a moment after the
-		// sign-ins: refresh until it is there
-		for (let i = 0; i < 120 && !(await row.isVisible()); i++) {
+		// sign-ins: refresh until it is there (the pause only spaces the
+		// refreshes; each is waited for)
+		for (let i = 0; i < 120 && !(await row.count()); i++) {
 			await page.waitForTimeout(250);
 			await page.getByTestId('alerts-refresh').click();
+			await ready();
 		}
 		await row.waitFor();
 	} catch (e) {
@@ -328,9 +337,16 @@ test('alerts: the new-network and failed sign-in alerts can be acknowledged', as
 		throw e;
 	}
 	await shot(page, 'console-alerts-open-en');
-	await row.getByRole('button', { name: 'Acknowledge' }).click();
+	// acknowledged: the open list is loaded again without it (until then
+	// the row, and so the text, is still on the screen)
+	const ack = row.getByRole('button', { name: 'Acknowledge' });
+	const ackId = await ack.getAttribute('data-testid');
+	await ack.click();
+	await page.getByTestId(ackId).waitFor({ state: 'detached' });
 	await page.getByTestId('alerts-state').selectOption('true');
-	await page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' }).first().waitFor();
+	await ready();
+	await page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' })
+		.filter({ has: page.locator('.badge.ok') }).first().waitFor();
 	await page.context().close();
 });
 
