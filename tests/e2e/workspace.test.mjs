@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
-import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique, auditFind, settled } from './lib.mjs';
+import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique, auditFind, settled, open } from './lib.mjs';
 
 let kura, browser, base, info, admin, adminId, tmp;
 let viewer;            // {id, login, password}
@@ -78,6 +78,14 @@ async function throttle(page, bytesPerSecond) {
 			downloadThroughput: -1, uploadThroughput: -1 });
 		await cdp.detach();
 	};
+}
+
+// The uploads started on this screen are over, the file list redrawn
+// after them.  Call it once the batch has shown something of its own (a
+// row's final status): the batch marks the uploads busy before that, so
+// "done" cannot be the mark of an earlier batch.
+async function uploadsDone(page) {
+	await page.locator('[data-testid=uploads][data-state=done]').waitFor({ state: 'attached' });
 }
 
 async function chooseFiles(page, testid, files) {
@@ -164,6 +172,7 @@ test('create a project and a folder; upload 6 MiB with a progress bar; download 
 	const row = page.locator('[data-testid=upload-row][data-name="big.bin"]');
 	await row.getByTestId('upload-progress').waitFor();
 	await row.getByTestId('upload-status').filter({ hasText: 'Version 1 saved' }).waitFor({ timeout: 20000 });
+	await uploadsDone(page);
 	await unthrottle();
 	assert.equal(await row.getByTestId('upload-pct').textContent(), '100%');
 	const seen = await page.evaluate(() => window.__progress);
@@ -201,6 +210,7 @@ test('a second upload of the same name is version 2; version 1 still downloads i
 	await chooseFiles(page, 'upload', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: second });
 	await page.locator('[data-testid=upload-row][data-name="big.bin"]').getByTestId('upload-status')
 		.filter({ hasText: 'Version 2 saved' }).waitFor();
+	await uploadsDone(page);
 	const f = await ok(await admin.request('GET', `${P}/${pid}/files/${bigId}`));
 	assert.equal(f.current_version, 2);
 	assert.equal(f.size, second.length);
@@ -235,6 +245,7 @@ test('labels: set a label on a file, filter by it (any case), the API agrees', a
 	await chooseFiles(page, 'upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('meeting notes\n') });
 	await page.locator('[data-testid=upload-row][data-name="notes.txt"]').getByTestId('upload-status')
 		.filter({ hasText: 'Version 1 saved' }).waitFor();
+	await uploadsDone(page);
 	await page.locator('[data-testid=file-row][data-name="notes.txt"]').waitFor();
 
 	await page.locator('[data-testid=file-edit][data-name="big.bin"]').click();
@@ -363,11 +374,11 @@ test('an upload over the storage quota is refused with a clear message; nothing 
 		'--max-bytes', String(usage.bytes + 1000), '--max-files', '100000'] });
 	assert.equal(set.rc, 0, set.stderr);
 	try {
-		await page.goto(`/console/#/projects/${pid}/files`);
-		await page.getByTestId('upload').waitFor();
+		await open(page, `projects/${pid}/files`);
 		await chooseFiles(page, 'upload', { name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: randomBytes(64 * 1024) });
 		const status = page.locator('[data-testid=upload-row][data-name="too-big.bin"]').getByTestId('upload-status');
 		await status.locator('.notice-error').filter({ hasText: 'storage quota is used up' }).waitFor();
+		await uploadsDone(page);
 		assert.match(await status.textContent(), /ask your administrator to raise the quota/);
 		await page.getByTestId('usage').filter({ hasText: 'Storage used' }).waitFor();
 		await shot(page, 'workspace-quota-error-en');
@@ -384,11 +395,14 @@ test('an upload over the storage quota is refused with a clear message; nothing 
 		const ep = await newPage(browser, base, 'ja');
 		await signIn(ep, info.contract_id, viewer.login, viewer.password);
 		await ep.locator('nav.side').waitFor();
-		await ep.goto(`/console/#/projects/${pid}/files`);
+		await open(ep, `projects/${pid}/files`);
 		await chooseFiles(ep, 'upload', { name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: randomBytes(64 * 1024) });
 		const st = ep.locator('[data-testid=upload-row][data-name="too-big.bin"]').getByTestId('upload-status');
 		await st.locator('.notice-error').filter({ hasText: 'ストレージ容量の上限に達しています' }).waitFor();
 		assert.match(await st.textContent(), /上限の引き上げを依頼してください/);
+		// the error shows before the console deletes the empty entry it
+		// made and redraws the list (the empty-folder text was there before)
+		await uploadsDone(ep);
 		await ep.getByText('このフォルダーにファイルはありません').waitFor();
 		await shot(ep, 'workspace-quota-error-ja');
 		const top2 = await ok(await admin.request('GET', `${P}/${pid}/files`));
@@ -523,6 +537,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await pg.waitForFunction(() => window.__progress.some(p => p.value > 0 && p.value < p.max && p.max > 1000000));
 		await shot(pg, `workspace-upload-progress-${lang}`);
 		await pg.locator('[data-testid=upload-row][data-name="survey-results.csv"] .badge.ok').waitFor({ timeout: 20000 });
+		await uploadsDone(pg);
 		await unthrottle();
 		await pg.locator('[data-testid=file-row][data-name="survey-results.csv"]').waitFor();
 		await shot(pg, `workspace-upload-done-${lang}`);
