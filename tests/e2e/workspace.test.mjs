@@ -138,12 +138,13 @@ const projectName = 'Q3 Report 2026';
 
 test('create a project and a folder; upload 6 MiB with a progress bar; download it intact', async () => {
 	page = await adminPage('en');
-	await page.goto('/console/#/projects');
+	await open(page, 'projects');
 	await page.getByTestId('project-new').click();
 	await page.getByTestId('project-name').fill(projectName);
 	await page.getByTestId('project-description').fill('Figures and drafts for the quarter');
 	await page.getByTestId('labels-input').fill('finance, q3');
 	await submitDialog(page);
+	await settled(page, /#\/projects\/[^/?]+$/);
 	await page.getByTestId('project-title').filter({ hasText: projectName }).waitFor();
 	const list = await ok(await admin.request('GET', `${P}?label=FINANCE`));
 	assert.equal(list.items.length, 1);
@@ -157,6 +158,7 @@ test('create a project and a folder; upload 6 MiB with a progress bar; download 
 	await page.getByTestId('folder-new').click();
 	await page.getByTestId('folder-name').fill('Contracts');
 	await submitDialog(page);
+	await settled(page, /[?&]dir=/);
 	await page.locator('[data-testid=tree-folder][data-name=Contracts].active').waitFor();
 	const dirs = await ok(await admin.request('GET', `${P}/${pid}/directories`));
 	assert.deepEqual(dirs.items.map(d => d.name), ['Contracts']);
@@ -345,7 +347,7 @@ test('members: the owner adds a viewer; the last owner cannot be demoted; the vi
 	const vp = await newPage(browser, base, 'en');
 	await signIn(vp, info.contract_id, viewer.login, viewer.password);
 	await vp.locator('nav.side').waitFor();
-	await vp.goto(`/console/#/projects/${pid}/files?dir=${dirId}`);
+	await open(vp, `projects/${pid}/files?dir=${dirId}`);
 	await vp.locator('[data-testid=file-row][data-name="big.bin"]').waitFor();
 	await vp.locator('.badge.role', { hasText: 'Viewer' }).waitFor();
 	for (const id of ['upload', 'folder-new', 'folder-edit', 'folder-delete', 'file-edit', 'file-delete', 'upload-input', 'tab-settings'])
@@ -433,7 +435,7 @@ test('deleting a folder that is not empty asks again and then deletes it with it
 	const sub = await ok(await admin.request('POST', `${P}/${pid}/directories`, { name: '2025', parent_id: arch.id }), 201);
 	const f = await ok(await admin.request('POST', `${P}/${pid}/files`, { name: 'old.txt', directory_id: sub.id }), 201);
 	assert.equal((await putContent(admin, `${P}/${pid}/files/${f.id}/content`, Buffer.from('old'))).status, 201);
-	await page.goto(`/console/#/projects/${pid}/files?dir=${arch.id}`);
+	await open(page, `projects/${pid}/files?dir=${arch.id}`);
 	// the tree is open down to the current folder and shows its subfolder
 	await page.locator('[data-testid=tree-folder][data-name="2025"]').waitFor();
 	await page.getByTestId('folder-delete').click();
@@ -461,7 +463,7 @@ test('long lists page with "Load more"', async () => {
 		await ok(await admin.request('POST', `${P}/${p.id}/files`, { name }), 201);
 	}
 	const pg = await adminPage('en');
-	await pg.goto(`/console/#/projects/${p.id}/files`);
+	await open(pg, `projects/${p.id}/files`);
 	await pg.getByTestId('files-more').waitFor();
 	assert.equal(await pg.getByTestId('file-row').count(), 50);
 	await pg.getByTestId('files-more').click();
@@ -520,7 +522,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 			await pg.locator('dialog[open] .actions button').first().click();
 			await pg.locator('dialog[open]').waitFor({ state: 'detached' });
 		};
-		await pg.goto('/console/#/projects');
+		await open(pg, 'projects');
 		await pg.locator('[data-testid=project-link]').nth(3).waitFor();
 		await shot(pg, `workspace-projects-${lang}`);
 		await pg.getByTestId('project-new').click();
@@ -534,7 +536,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		assert.equal(await pg.getByTestId('project-link').count(), 1);
 		await shot(pg, `workspace-projects-filtered-${lang}`);
 
-		await pg.goto(`/console/#/projects/${s.pid}/files?dir=${s.drafts}`);
+		await open(pg, `projects/${s.pid}/files?dir=${s.drafts}`);
 		await pg.locator('[data-testid=file-row]').nth(3).waitFor();
 		await pg.locator('[data-testid=tree-folder][data-name="2026-04"]').waitFor();
 		await shot(pg, `workspace-files-${lang}`);
@@ -574,6 +576,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await cancel();
 
 		await pg.getByTestId('tab-tasks').click();
+		await settled(pg, /\/tasks$/);
 		await pg.locator('[data-testid=task-row]').nth(2).waitFor();
 		await shot(pg, `workspace-tasks-${lang}`);
 		await pg.getByTestId('task-new').click();
@@ -588,6 +591,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await cancel();
 
 		await pg.getByTestId('tab-members').click();
+		await settled(pg, /\/members$/);
 		await pg.locator('[data-testid=member-row]').nth(1).waitFor();
 		await shot(pg, `workspace-members-${lang}`);
 		await pg.getByTestId('member-add').click();
@@ -598,6 +602,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await cancel();
 
 		await pg.getByTestId('tab-settings').click();
+		await settled(pg, /\/settings$/);
 		await pg.getByTestId('settings-save').waitFor();
 		await shot(pg, `workspace-settings-${lang}`);
 		await pg.getByTestId('project-delete').click();
@@ -615,7 +620,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 
 test('settings: rename and relabel the project; delete it after typing its name', async () => {
 	const pg = await adminPage('en');
-	await pg.goto(`/console/#/projects/${pid}/settings`);
+	await open(pg, `projects/${pid}/settings`);
 	await pg.getByTestId('settings-name').fill('Q3 Report 2026 (final)');
 	await pg.getByTestId('labels-input').fill('finance, archived');
 	await pg.getByTestId('settings-save').click();
