@@ -383,12 +383,17 @@ test('idle timeout: a warning a minute ahead, "stay signed in", then back to sig
 	// a dialog left open (here: sign out everywhere?) must not survive
 	await page.getByRole('button', { name: 'すべての端末からサインアウト' }).click();
 	await page.locator('dialog[open]').waitFor();
+	// the console ends the session on the server without waiting for the
+	// answer: wait for it before asking the server below
+	const logout = page.waitForResponse(r => r.request().method() === 'POST' &&
+		new URL(r.url()).pathname === '/api/v1/auth/logout');
 	await page.clock.fastForward(64 * 1000);
 	await page.getByTestId('contract').waitFor();
 	assert.match(await page.locator('.notice').textContent(), /操作がなかったため、サインアウトしました/);
 	assert.equal(await page.locator('dialog').count(), 0, 'no dialog outlives the session');
 	await shot(page, 'console-idle-signed-out-ja');
 	// the console ended the session on the server too
+	assert.equal((await logout).status(), 200);
 	const api = new Api(base);
 	api.cookie = `kura_session=${cookie}`;
 	const me = await api.request('GET', '/api/v1/me');
@@ -408,8 +413,10 @@ test('first sign-in with the one-time password: the console keeps to "choose you
 	assert.match(await page.locator('.notice-warn').textContent(), /一時パスワード/);
 	// only "my account" in the menu, and other screens lead back to it
 	assert.deepEqual(await page.locator('nav.side a').allTextContents(), ['マイアカウント']);
+	// sent back to the account page: until the router has drawn it again,
+	// the old one (with its form) is still there
 	await page.goto('/console/#/users');
-	await page.getByTestId('pw-current').waitFor();
+	await settled(page, /#\/account$/);
 	await shot(page, 'console-first-password-ja');
 	await page.getByTestId('pw-current').fill(otp);
 	await page.getByTestId('pw-new').fill('Owner-pass-2026');
@@ -434,7 +441,7 @@ test('a tenant that requires two-step verification: the console keeps to enrolme
 	// the server refuses everything else meanwhile; the console sends the
 	// user back here
 	await page.goto('/console/#/audit');
-	await page.getByTestId('mfa-setup').waitFor();
+	await settled(page, /#\/account$/);
 	await page.getByTestId('mfa-setup').click();
 	const s = (await page.getByTestId('totp-secret').textContent()).replace(/\s+/g, '');
 	await page.getByTestId('mfa-confirm-code').fill(totp(s));
