@@ -19,8 +19,7 @@ function unexpected(page) {
 async function adminPage(lang) {
 	const page = await newPage(browser, base, lang);
 	await signIn(page, info.contract_id, info.admin_login, info.admin_password);
-	await page.waitForURL(/#\/home$/);
-	await page.locator('nav.side').waitFor();
+	await settled(page, /#\/home$/);
 	return page;
 }
 
@@ -162,7 +161,7 @@ test('IAM-2: a user without write permissions sees users, roles and settings rea
 	for (const lang of ['en', 'ja']) {
 		const page = await newPage(browser, base, lang);
 		await signIn(page, info.contract_id, invited.login, invited.password);
-		await page.waitForURL(/#\/home$/);
+		await settled(page, /#\/home$/);
 		const navText = await page.locator('nav.side').textContent();
 		for (const k of ['nav.users', 'nav.roles', 'nav.access_review', 'nav.security'])
 			assert.ok(navText.includes(await text(page, k)), k);
