@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startKura, launch, newPage, signIn, shot, missingKeys, totp, Api, ROOT } from './lib.mjs';
+import { startKura, launch, newPage, signIn, shot, missingKeys, totp, Api, ROOT, open, routed, settled } from './lib.mjs';
 
 let kura, browser, base, info;
 
@@ -125,7 +125,7 @@ test('sign-in failure shows one generic message; then two-step set-up with QR an
 	const page = await newPage(browser, base, 'en');
 	await signIn(page, info.contract_id, 'admin', info.admin_password);
 	await page.getByRole('heading', { name: /Welcome/ }).waitFor();
-	await page.goto('/console/#/account');
+	await open(page, 'account');
 	await page.getByTestId('mfa-setup').click();
 	const qr = page.getByTestId('totp-qr');
 	await qr.waitFor();
@@ -181,7 +181,7 @@ test('sign-in failure shows one generic message; then two-step set-up with QR an
 	await p3.getByTestId('mfa-code').fill(recovery.toLowerCase());
 	await p3.getByTestId('mfa-submit').click();
 	await p3.getByRole('heading', { name: /ようこそ/ }).waitFor();
-	await p3.goto('/console/#/account');
+	await open(p3, 'account');
 	await p3.getByText('リカバリーコードの残り: 9 個').waitFor();
 	await shot(p3, 'console-account-ja');
 	await p3.context().close();
@@ -219,17 +219,29 @@ async function adminApi() {
 	return api;
 }
 
+// What a screen loads after the router has drawn it (its first data), for
+// the screenshots: the account's sessions and sign-ins, the audit log's
+// verification.
+const LATER = {
+	account: ['#h-sessions-panel :is(table, .empty, .notice)', '#h-signins-panel :is(table, .empty, .notice)'],
+	audit: ['[data-testid=verify-result] :is(.badge, .notice)'],
+};
+
 test('language switch: every screen of this file in ja and en, no missing key', async () => {
 	const page = await adminPage('en');
 	for (const lang of langs) {
 		if ((await page.evaluate(() => document.documentElement.lang)) !== lang) {
+			// the switch redraws the screen in the new language
 			await page.getByTestId('lang-switch').click();
 			await page.waitForFunction(l => document.documentElement.lang === l, lang);
+			await routed(page);
 		}
 		for (const v of ['home', 'account', 'audit', 'alerts']) {
-			await page.goto(`/console/#/${v}`);
-			await page.locator('main h1').first().waitFor();
-			await page.waitForLoadState('networkidle');
+			// a hash change: the old screen (its main h1 too) stays until the
+			// router draws the new one; networkidle does not wait for it
+			// either (the page's load states stay as they were)
+			await open(page, v);
+			for (const sel of LATER[v] || []) await page.locator(sel).first().waitFor();
 			await shot(page, `console-${v}-${lang}`);
 		}
 		const h1 = await page.locator('main h1').first().textContent();
@@ -239,7 +251,7 @@ test('language switch: every screen of this file in ja and en, no missing key', 
 	assert.deepEqual(page.kuraErrors.filter(e => !/status of 4\d\d/.test(e)), []);
 	// remembered across a reload
 	await page.reload();
-	await page.locator('main h1').first().waitFor();
+	await routed(page);
 	assert.equal(await page.evaluate(() => document.documentElement.lang), 'ja');
 	assert.deepEqual(await missingKeys(page), []);
 	await page.context().close();
@@ -247,7 +259,7 @@ test('language switch: every screen of this file in ja and en, no missing key', 
 
 test('audit log viewer finds the sign-ins and MFA set-up; verification is intact; CSV export', async () => {
 	const page = await adminPage('en');
-	await page.goto('/console/#/audit');
+	await open(page, 'audit');
 	try {
 		await page.getByTestId('verify-result').locator('.badge, .notice').first().waitFor({ timeout: 60000 });
 	} catch (e) {
@@ -258,12 +270,17 @@ test('audit log viewer finds the sign-ins and MFA set-up; verification is intact
 	assert.equal(await page.getByTestId('verify-state').textContent(), 'Intact');
 	const key = await page.locator('code.secret').first().textContent();
 	assert.match(key, /^[A-Za-z0-9+/]{43}=$/);
+	// the table: loading from the click on, ready once the answer is drawn
+	// (the unfiltered list of the first load has these actions too)
+	const ready = () => page.waitForSelector('[data-testid=audit-table][data-state=ready]');
 	await page.getByTestId('f-action').selectOption('me.*');
 	await page.getByTestId('audit-apply').click();
+	await ready();
 	await page.getByTestId('audit-table').getByText('Two-step verification turned on').first().waitFor();
 	await page.getByTestId('f-action').selectOption('auth.*');
 	await page.getByTestId('f-outcome').selectOption('denied');
 	await page.getByTestId('audit-apply').click();
+	await ready();
 	await page.getByTestId('audit-table').getByText('Second sign-in step').first().waitFor();
 	const outcomes = await page.getByTestId('audit-table').locator('tbody .badge').allTextContents();
 	assert.ok(outcomes.length > 0 && outcomes.every(o => o === 'Denied'), outcomes.join());
@@ -310,14 +327,18 @@ test('alerts: the new-network and failed sign-in alerts can be acknowledged', as
 	for (let i = 0; i < 5; i++)
 		logins.push((await api.request('POST', '/api/v1/auth/login', { contract_id: info.contract_id, login_id: 'victim', password: `Wrong-${i}-pass` })).status);
 	const page = await adminPage('en');
-	await page.goto('/console/#/alerts');
+	await open(page, 'alerts');
 	const row = page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' }).first();
+	// the table is loading from a click on, ready once the answer is drawn
+	const ready = () => page.waitForSelector('[data-testid=alerts-table][data-state=ready]');
 	try {
 		// alerts are raised from the audit stream a moment after the
-		// sign-ins: refresh until it is there
-		for (let i = 0; i < 120 && !(await row.isVisible()); i++) {
+		// sign-ins: refresh until it is there (the pause only spaces the
+		// refreshes; each is waited for)
+		for (let i = 0; i < 120 && !(await row.count()); i++) {
 			await page.waitForTimeout(250);
 			await page.getByTestId('alerts-refresh').click();
+			await ready();
 		}
 		await row.waitFor();
 	} catch (e) {
@@ -328,9 +349,16 @@ test('alerts: the new-network and failed sign-in alerts can be acknowledged', as
 		throw e;
 	}
 	await shot(page, 'console-alerts-open-en');
-	await row.getByRole('button', { name: 'Acknowledge' }).click();
+	// acknowledged: the open list is loaded again without it (until then
+	// the row, and so the text, is still on the screen)
+	const ack = row.getByRole('button', { name: 'Acknowledge' });
+	const ackId = await ack.getAttribute('data-testid');
+	await ack.click();
+	await page.getByTestId(ackId).waitFor({ state: 'detached' });
 	await page.getByTestId('alerts-state').selectOption('true');
-	await page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' }).first().waitFor();
+	await ready();
+	await page.getByTestId('alerts-table').locator('tr', { hasText: 'Repeated failed sign-ins (account)' })
+		.filter({ has: page.locator('.badge.ok') }).first().waitFor();
 	await page.context().close();
 });
 
@@ -343,7 +371,7 @@ test('idle timeout: a warning a minute ahead, "stay signed in", then back to sig
 	});
 	assert.equal(r.idle_timeout_seconds, 300);
 	await page.reload();
-	await page.locator('main h1').first().waitFor();
+	await routed(page);
 	// 300 s less the 15 s slack less 60 s: the warning shows
 	await page.clock.fastForward(226 * 1000);
 	const warn = page.locator('#idle-warning');
@@ -357,9 +385,9 @@ test('idle timeout: a warning a minute ahead, "stay signed in", then back to sig
 	await page.getByTestId('lang-switch').click();
 	await page.waitForFunction(() => document.documentElement.lang === 'ja');
 	const cookie = (await page.context().cookies()).find(c => c.name === 'kura_session').value;
-	await page.goto('/console/#/account');
+	// the account screen's requests (activity) start as it is drawn
+	await open(page, 'account');
 	await page.getByRole('heading', { name: 'マイアカウント' }).waitFor();
-	await page.waitForLoadState('networkidle');
 	await page.clock.fastForward(226 * 1000);
 	await warn.waitFor({ state: 'visible' });
 	assert.match(await warn.textContent(), /あと \d+ 秒でサインアウト/);
@@ -367,12 +395,17 @@ test('idle timeout: a warning a minute ahead, "stay signed in", then back to sig
 	// a dialog left open (here: sign out everywhere?) must not survive
 	await page.getByRole('button', { name: 'すべての端末からサインアウト' }).click();
 	await page.locator('dialog[open]').waitFor();
+	// the console ends the session on the server without waiting for the
+	// answer: wait for it before asking the server below
+	const logout = page.waitForResponse(r => r.request().method() === 'POST' &&
+		new URL(r.url()).pathname === '/api/v1/auth/logout');
 	await page.clock.fastForward(64 * 1000);
 	await page.getByTestId('contract').waitFor();
 	assert.match(await page.locator('.notice').textContent(), /操作がなかったため、サインアウトしました/);
 	assert.equal(await page.locator('dialog').count(), 0, 'no dialog outlives the session');
 	await shot(page, 'console-idle-signed-out-ja');
 	// the console ended the session on the server too
+	assert.equal((await logout).status(), 200);
 	const api = new Api(base);
 	api.cookie = `kura_session=${cookie}`;
 	const me = await api.request('GET', '/api/v1/me');
@@ -392,8 +425,10 @@ test('first sign-in with the one-time password: the console keeps to "choose you
 	assert.match(await page.locator('.notice-warn').textContent(), /一時パスワード/);
 	// only "my account" in the menu, and other screens lead back to it
 	assert.deepEqual(await page.locator('nav.side a').allTextContents(), ['マイアカウント']);
+	// sent back to the account page: until the router has drawn it again,
+	// the old one (with its form) is still there
 	await page.goto('/console/#/users');
-	await page.getByTestId('pw-current').waitFor();
+	await settled(page, /#\/account$/);
 	await shot(page, 'console-first-password-ja');
 	await page.getByTestId('pw-current').fill(otp);
 	await page.getByTestId('pw-new').fill('Owner-pass-2026');
@@ -418,7 +453,7 @@ test('a tenant that requires two-step verification: the console keeps to enrolme
 	// the server refuses everything else meanwhile; the console sends the
 	// user back here
 	await page.goto('/console/#/audit');
-	await page.getByTestId('mfa-setup').waitFor();
+	await settled(page, /#\/account$/);
 	await page.getByTestId('mfa-setup').click();
 	const s = (await page.getByTestId('totp-secret').textContent()).replace(/\s+/g, '');
 	await page.getByTestId('mfa-confirm-code').fill(totp(s));
@@ -430,7 +465,7 @@ test('a tenant that requires two-step verification: the console keeps to enrolme
 	assert.ok((await page.locator('nav.side a').count()) > 5);
 	// turning it off is not offered: the tenant requires it
 	assert.equal(await page.getByTestId('mfa-off').count(), 0);
-	await page.goto('/console/#/audit');
+	await open(page, 'audit');
 	await page.getByTestId('verify-result').locator('.badge').first().waitFor();
 	await page.context().close();
 });

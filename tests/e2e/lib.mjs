@@ -136,13 +136,31 @@ export async function signIn(page, contract, login, password) {
 	await page.getByTestId('signin-submit').click();
 }
 
+// Wait until the console has drawn the screen for the current address
+// with its first data (the router sets data-routed to the address then,
+// and clears it when it starts on a new one).
+export async function routed(page) {
+	await page.waitForFunction(() => document.documentElement.dataset.routed === location.hash);
+}
+
 // Wait until the console has drawn the screen for the address matching
 // `url` (a RegExp or predicate, as for page.waitForURL) with its first
 // data: the address changes before the old screen is replaced, so
 // elements found right after waitForURL may belong to the old screen.
+// `url` must not match the address the page was at before the action.
 export async function settled(page, url) {
 	await page.waitForURL(url);
-	await page.waitForFunction(() => document.documentElement.dataset.routed === location.hash);
+	await routed(page);
+}
+
+// Go to a console address ('audit', 'projects/prj_1/files?dir=…') and
+// wait for its screen.  A hash change does not reload the page: until the
+// router has drawn the new screen, the old one (with its h1, rows and
+// buttons) is still there.  An address the console redirects (a pending
+// password change) settles on the address it redirects to.
+export async function open(page, path) {
+	await page.goto(`/console/#/${path}`);
+	await routed(page);
 }
 
 // Missing catalogue keys the console recorded (should be none).
@@ -163,7 +181,7 @@ export async function shot(page, name) {
 // and wait for a row naming the action (its catalogue label); returns
 // the rows' text.
 export async function auditFind(page, group, label) {
-	await page.goto('/console/#/audit');
+	await open(page, 'audit');
 	const table = page.getByTestId('audit-table');
 	await page.waitForSelector('[data-testid=audit-table][data-state=ready]');
 	await page.getByTestId('f-action').selectOption(group);

@@ -12,7 +12,7 @@ import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import https from 'node:https';
-import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique, auditFind, settled } from './lib.mjs';
+import { startKura, launch, newPage, signIn, shot, missingKeys, Api, strongPassword, unique, auditFind, settled, open } from './lib.mjs';
 
 let kura, browser, base, info, admin, adminId, tmp;
 let viewer;            // {id, login, password}
@@ -80,6 +80,14 @@ async function throttle(page, bytesPerSecond) {
 	};
 }
 
+// The uploads started on this screen are over, the file list redrawn
+// after them.  Call it once the batch has shown something of its own (a
+// row's final status): the batch marks the uploads busy before that, so
+// "done" cannot be the mark of an earlier batch.
+async function uploadsDone(page) {
+	await page.locator('[data-testid=uploads][data-state=done]').waitFor({ state: 'attached' });
+}
+
 async function chooseFiles(page, testid, files) {
 	const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.getByTestId(testid).click()]);
 	await chooser.setFiles(files);
@@ -130,12 +138,13 @@ const projectName = 'Q3 Report 2026';
 
 test('create a project and a folder; upload 6 MiB with a progress bar; download it intact', async () => {
 	page = await adminPage('en');
-	await page.goto('/console/#/projects');
+	await open(page, 'projects');
 	await page.getByTestId('project-new').click();
 	await page.getByTestId('project-name').fill(projectName);
 	await page.getByTestId('project-description').fill('Figures and drafts for the quarter');
 	await page.getByTestId('labels-input').fill('finance, q3');
 	await submitDialog(page);
+	await settled(page, /#\/projects\/[^/?]+$/);
 	await page.getByTestId('project-title').filter({ hasText: projectName }).waitFor();
 	const list = await ok(await admin.request('GET', `${P}?label=FINANCE`));
 	assert.equal(list.items.length, 1);
@@ -149,6 +158,7 @@ test('create a project and a folder; upload 6 MiB with a progress bar; download 
 	await page.getByTestId('folder-new').click();
 	await page.getByTestId('folder-name').fill('Contracts');
 	await submitDialog(page);
+	await settled(page, /[?&]dir=/);
 	await page.locator('[data-testid=tree-folder][data-name=Contracts].active').waitFor();
 	const dirs = await ok(await admin.request('GET', `${P}/${pid}/directories`));
 	assert.deepEqual(dirs.items.map(d => d.name), ['Contracts']);
@@ -164,6 +174,7 @@ test('create a project and a folder; upload 6 MiB with a progress bar; download 
 	const row = page.locator('[data-testid=upload-row][data-name="big.bin"]');
 	await row.getByTestId('upload-progress').waitFor();
 	await row.getByTestId('upload-status').filter({ hasText: 'Version 1 saved' }).waitFor({ timeout: 20000 });
+	await uploadsDone(page);
 	await unthrottle();
 	assert.equal(await row.getByTestId('upload-pct').textContent(), '100%');
 	const seen = await page.evaluate(() => window.__progress);
@@ -201,6 +212,7 @@ test('a second upload of the same name is version 2; version 1 still downloads i
 	await chooseFiles(page, 'upload', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: second });
 	await page.locator('[data-testid=upload-row][data-name="big.bin"]').getByTestId('upload-status')
 		.filter({ hasText: 'Version 2 saved' }).waitFor();
+	await uploadsDone(page);
 	const f = await ok(await admin.request('GET', `${P}/${pid}/files/${bigId}`));
 	assert.equal(f.current_version, 2);
 	assert.equal(f.size, second.length);
@@ -235,6 +247,7 @@ test('labels: set a label on a file, filter by it (any case), the API agrees', a
 	await chooseFiles(page, 'upload', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('meeting notes\n') });
 	await page.locator('[data-testid=upload-row][data-name="notes.txt"]').getByTestId('upload-status')
 		.filter({ hasText: 'Version 1 saved' }).waitFor();
+	await uploadsDone(page);
 	await page.locator('[data-testid=file-row][data-name="notes.txt"]').waitFor();
 
 	await page.locator('[data-testid=file-edit][data-name="big.bin"]').click();
@@ -254,12 +267,16 @@ test('labels: set a label on a file, filter by it (any case), the API agrees', a
 	const filtered = await ok(await admin.request('GET', `${P}/${pid}/files?directory_id=${dirId}&label=signed`));
 	assert.deepEqual(filtered.items.map(x => x.name), ['big.bin']);
 	await page.getByTestId('file-filter-clear').click();
+	await settled(page, u => !String(u).includes('label='));
 	await page.locator('[data-testid=file-row][data-name="notes.txt"]').waitFor();
 	noErrors(page);
 });
 
 test('a task linked to the file and assigned to the admin; its status changes', async () => {
 	await page.getByTestId('tab-tasks').click();
+	// the tab's own first load of the list must be over before a task is
+	// created: a late answer would be added to the list after the new one
+	await settled(page, /\/tasks$/);
 	await page.getByTestId('task-new').click();
 	await page.getByTestId('task-title').fill('Review the signed contract');
 	await page.getByTestId('task-description').fill('Check figures\nthen sign off');
@@ -292,7 +309,8 @@ test('a task linked to the file and assigned to the admin; its status changes', 
 	assert.equal(await page.getByTestId('task-due').inputValue(), '2030-01-15');
 	await page.getByTestId('task-status').selectOption('done');
 	await submitDialog(page);
-	await row.locator('[data-testid=task-row-status]').filter({ hasText: 'Done' }).waitFor();
+	// the select's chosen option (its text holds every option's label)
+	await row.locator('[data-testid=task-row-status] option:checked[value=done]').waitFor({ state: 'attached' });
 	const t2 = await ok(await admin.request('GET', `${P}/${pid}/tasks/${task.id}`));
 	assert.equal(t2.status, 'done');
 	assert.deepEqual(t2.file_ids, [bigId]);
@@ -307,7 +325,7 @@ test('a task linked to the file and assigned to the admin; its status changes', 
 });
 
 test('members: the owner adds a viewer; the last owner cannot be demoted; the viewer sees no change buttons', async () => {
-	await page.goto(`/console/#/projects/${pid}/members`);
+	await open(page, `projects/${pid}/members`);
 	await page.getByTestId('member-add').click();
 	await page.getByTestId('member-user').selectOption(viewer.id);
 	await page.getByTestId('member-role').selectOption('viewer');
@@ -329,7 +347,7 @@ test('members: the owner adds a viewer; the last owner cannot be demoted; the vi
 	const vp = await newPage(browser, base, 'en');
 	await signIn(vp, info.contract_id, viewer.login, viewer.password);
 	await vp.locator('nav.side').waitFor();
-	await vp.goto(`/console/#/projects/${pid}/files?dir=${dirId}`);
+	await open(vp, `projects/${pid}/files?dir=${dirId}`);
 	await vp.locator('[data-testid=file-row][data-name="big.bin"]').waitFor();
 	await vp.locator('.badge.role', { hasText: 'Viewer' }).waitFor();
 	for (const id of ['upload', 'folder-new', 'folder-edit', 'folder-delete', 'file-edit', 'file-delete', 'upload-input', 'tab-settings'])
@@ -342,15 +360,18 @@ test('members: the owner adds a viewer; the last owner cannot be demoted; the vi
 	await vp.getByTestId('dialog-close').click();
 	await shot(vp, 'workspace-viewer-files-en');
 	await vp.getByTestId('tab-tasks').click();
+	await settled(vp, /\/tasks$/);
 	await vp.locator('[data-testid=task-row]').waitFor();
 	for (const id of ['task-new', 'task-edit', 'task-delete', 'task-row-status'])
 		assert.equal(await vp.getByTestId(id).count(), 0, `viewer sees no ${id}`);
 	await vp.getByTestId('tab-members').click();
+	await settled(vp, /\/members$/);
 	await vp.locator('[data-testid=member-row]').first().waitFor();
 	for (const id of ['member-add', 'member-remove', 'member-role-select'])
 		assert.equal(await vp.getByTestId(id).count(), 0, `viewer sees no ${id}`);
-	await vp.goto(`/console/#/projects/${pid}/settings`);
-	await vp.getByTestId('tab-files').waitFor();
+	// (the members tab has a files tab link too: wait for the new screen)
+	await open(vp, `projects/${pid}/settings`);
+	await vp.locator('[data-testid=tab-files].active').waitFor();
 	assert.equal(await vp.getByTestId('settings-save').count(), 0, 'settings fall back to files');
 	assert.deepEqual(await missingKeys(vp), []);
 	noErrors(vp);
@@ -363,11 +384,11 @@ test('an upload over the storage quota is refused with a clear message; nothing 
 		'--max-bytes', String(usage.bytes + 1000), '--max-files', '100000'] });
 	assert.equal(set.rc, 0, set.stderr);
 	try {
-		await page.goto(`/console/#/projects/${pid}/files`);
-		await page.getByTestId('upload').waitFor();
+		await open(page, `projects/${pid}/files`);
 		await chooseFiles(page, 'upload', { name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: randomBytes(64 * 1024) });
 		const status = page.locator('[data-testid=upload-row][data-name="too-big.bin"]').getByTestId('upload-status');
 		await status.locator('.notice-error').filter({ hasText: 'storage quota is used up' }).waitFor();
+		await uploadsDone(page);
 		assert.match(await status.textContent(), /ask your administrator to raise the quota/);
 		await page.getByTestId('usage').filter({ hasText: 'Storage used' }).waitFor();
 		await shot(page, 'workspace-quota-error-en');
@@ -384,11 +405,14 @@ test('an upload over the storage quota is refused with a clear message; nothing 
 		const ep = await newPage(browser, base, 'ja');
 		await signIn(ep, info.contract_id, viewer.login, viewer.password);
 		await ep.locator('nav.side').waitFor();
-		await ep.goto(`/console/#/projects/${pid}/files`);
+		await open(ep, `projects/${pid}/files`);
 		await chooseFiles(ep, 'upload', { name: 'too-big.bin', mimeType: 'application/octet-stream', buffer: randomBytes(64 * 1024) });
 		const st = ep.locator('[data-testid=upload-row][data-name="too-big.bin"]').getByTestId('upload-status');
 		await st.locator('.notice-error').filter({ hasText: 'ストレージ容量の上限に達しています' }).waitFor();
 		assert.match(await st.textContent(), /上限の引き上げを依頼してください/);
+		// the error shows before the console deletes the empty entry it
+		// made and redraws the list (the empty-folder text was there before)
+		await uploadsDone(ep);
 		await ep.getByText('このフォルダーにファイルはありません').waitFor();
 		await shot(ep, 'workspace-quota-error-ja');
 		const top2 = await ok(await admin.request('GET', `${P}/${pid}/files`));
@@ -411,7 +435,7 @@ test('deleting a folder that is not empty asks again and then deletes it with it
 	const sub = await ok(await admin.request('POST', `${P}/${pid}/directories`, { name: '2025', parent_id: arch.id }), 201);
 	const f = await ok(await admin.request('POST', `${P}/${pid}/files`, { name: 'old.txt', directory_id: sub.id }), 201);
 	assert.equal((await putContent(admin, `${P}/${pid}/files/${f.id}/content`, Buffer.from('old'))).status, 201);
-	await page.goto(`/console/#/projects/${pid}/files?dir=${arch.id}`);
+	await open(page, `projects/${pid}/files?dir=${arch.id}`);
 	// the tree is open down to the current folder and shows its subfolder
 	await page.locator('[data-testid=tree-folder][data-name="2025"]').waitFor();
 	await page.getByTestId('folder-delete').click();
@@ -439,7 +463,7 @@ test('long lists page with "Load more"', async () => {
 		await ok(await admin.request('POST', `${P}/${p.id}/files`, { name }), 201);
 	}
 	const pg = await adminPage('en');
-	await pg.goto(`/console/#/projects/${p.id}/files`);
+	await open(pg, `projects/${p.id}/files`);
 	await pg.getByTestId('files-more').waitFor();
 	assert.equal(await pg.getByTestId('file-row').count(), 50);
 	await pg.getByTestId('files-more').click();
@@ -498,7 +522,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 			await pg.locator('dialog[open] .actions button').first().click();
 			await pg.locator('dialog[open]').waitFor({ state: 'detached' });
 		};
-		await pg.goto('/console/#/projects');
+		await open(pg, 'projects');
 		await pg.locator('[data-testid=project-link]').nth(3).waitFor();
 		await shot(pg, `workspace-projects-${lang}`);
 		await pg.getByTestId('project-new').click();
@@ -512,7 +536,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		assert.equal(await pg.getByTestId('project-link').count(), 1);
 		await shot(pg, `workspace-projects-filtered-${lang}`);
 
-		await pg.goto(`/console/#/projects/${s.pid}/files?dir=${s.drafts}`);
+		await open(pg, `projects/${s.pid}/files?dir=${s.drafts}`);
 		await pg.locator('[data-testid=file-row]').nth(3).waitFor();
 		await pg.locator('[data-testid=tree-folder][data-name="2026-04"]').waitFor();
 		await shot(pg, `workspace-files-${lang}`);
@@ -523,6 +547,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await pg.waitForFunction(() => window.__progress.some(p => p.value > 0 && p.value < p.max && p.max > 1000000));
 		await shot(pg, `workspace-upload-progress-${lang}`);
 		await pg.locator('[data-testid=upload-row][data-name="survey-results.csv"] .badge.ok').waitFor({ timeout: 20000 });
+		await uploadsDone(pg);
 		await unthrottle();
 		await pg.locator('[data-testid=file-row][data-name="survey-results.csv"]').waitFor();
 		await shot(pg, `workspace-upload-done-${lang}`);
@@ -551,6 +576,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await cancel();
 
 		await pg.getByTestId('tab-tasks').click();
+		await settled(pg, /\/tasks$/);
 		await pg.locator('[data-testid=task-row]').nth(2).waitFor();
 		await shot(pg, `workspace-tasks-${lang}`);
 		await pg.getByTestId('task-new').click();
@@ -565,6 +591,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await cancel();
 
 		await pg.getByTestId('tab-members').click();
+		await settled(pg, /\/members$/);
 		await pg.locator('[data-testid=member-row]').nth(1).waitFor();
 		await shot(pg, `workspace-members-${lang}`);
 		await pg.getByTestId('member-add').click();
@@ -575,6 +602,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 		await cancel();
 
 		await pg.getByTestId('tab-settings').click();
+		await settled(pg, /\/settings$/);
 		await pg.getByTestId('settings-save').waitFor();
 		await shot(pg, `workspace-settings-${lang}`);
 		await pg.getByTestId('project-delete').click();
@@ -592,7 +620,7 @@ test('screenshots of every screen and dialog in English and Japanese; no missing
 
 test('settings: rename and relabel the project; delete it after typing its name', async () => {
 	const pg = await adminPage('en');
-	await pg.goto(`/console/#/projects/${pid}/settings`);
+	await open(pg, `projects/${pid}/settings`);
 	await pg.getByTestId('settings-name').fill('Q3 Report 2026 (final)');
 	await pg.getByTestId('labels-input').fill('finance, archived');
 	await pg.getByTestId('settings-save').click();

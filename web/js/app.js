@@ -129,8 +129,9 @@ async function route() {
 		if (first === 'signin' && state.me) { navigate('home'); return; }
 		const flash = state.flash;
 		state.flash = null;
-		auth.publicViews[first]({ root, parts, query, flash, signedIn, langSwitch, navigate,
+		await auth.publicViews[first]({ root, parts, query, flash, signedIn, langSwitch, navigate,
 			current: () => n === routing });
+		if (n === routing) document.documentElement.dataset.routed = location.hash;
 		return;
 	}
 	if (!state.me) {

@@ -37,6 +37,22 @@ function zonedToUtc(local, zone) {
 	return new Date(utc).toISOString();
 }
 
+// load() of a table in box, marked for the tests: box's data-state is
+// loading while a load runs, ready once every load has drawn (or failed).
+function marked(box, load) {
+	let running = 0;
+	return async (...args) => {
+		running += 1;
+		box.dataset.state = 'loading';
+		try {
+			return await load(...args);
+		} finally {
+			running -= 1;
+			if (!running) box.dataset.state = 'ready';
+		}
+	};
+}
+
 const ACTION_GROUPS = ['*', 'auth.*', 'me.*', 'user.*', 'role.*', 'settings.*', 'token.*',
 	'audit.*', 'alert.*', 'project.*', 'directory.*', 'file.*', 'task.*', 'export.*', 'tenant.*'];
 const OUTCOMES = ['', 'success', 'denied', 'failure'];
@@ -109,11 +125,9 @@ async function renderAudit(ctx) {
 		return exportButton(`/api/v1/audit-events?${q}`, `audit-events.${fmt}`, label, `export-${fmt}`);
 	};
 	let rows = [];
-	const load = async cursor => {
+	const load = marked(box, async cursor => {
 		say(msg, null, null);
-		box.dataset.state = 'loading';
-		const r = await api('GET', '/api/v1/audit-events', null, Object.assign(query(), { limit: 50, cursor }))
-			.finally(() => { box.dataset.state = 'ready'; });
+		const r = await api('GET', '/api/v1/audit-events', null, Object.assign(query(), { limit: 50, cursor }));
 		rows = cursor ? rows.concat(r.items) : r.items;
 		fill(box, table([
 			{ label: t('audit.time'), cell: e => fmtTime(e.time), class: 'nowrap' },
@@ -133,7 +147,7 @@ async function renderAudit(ctx) {
 			exportLink('csv', 'CSV'), exportLink('jsonl', 'JSON Lines'),
 			exportButton('/api/v1/audit-events/export', 'audit-export.jsonl', t('audit.export_verifiable'),
 				'export-verifiable'));
-	};
+	});
 	const form = h('form', { class: 'toolbar filters', novalidate: true },
 		field(t('audit.from'), f.from), field(t('audit.to'), f.to), field(t('audit.action'), f.action),
 		field(t('audit.outcome'), f.outcome), field(t('audit.actor_id'), f.actor), field(t('audit.address'), f.ip),
@@ -176,7 +190,7 @@ async function renderAlerts(ctx) {
 	const box = h('div', { 'data-testid': 'alerts-table' });
 	const more = h('div', { class: 'actions' });
 	let rows = [];
-	const load = async cursor => {
+	const load = marked(box, async cursor => {
 		const r = await api('GET', '/api/v1/alerts', null, { acked: state.value, limit: 50, cursor });
 		rows = cursor ? rows.concat(r.items) : r.items;
 		fill(box, table([
@@ -199,7 +213,7 @@ async function renderAlerts(ctx) {
 		], rows, t('alerts.none')));
 		clear(more);
 		if (r.next_cursor) more.append(button(t('common.more'), () => load(r.next_cursor).catch(err => say(msg, 'error', errorText(err)))));
-	};
+	});
 	state.addEventListener('change', () => load().catch(err => say(msg, 'error', errorText(err))));
 	main.append(h('div', { class: 'page-head' }, h('h1', {}, t('nav.alerts'))),
 		h('div', { class: 'toolbar' }, field(t('alerts.show'), state),

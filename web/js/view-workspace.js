@@ -401,7 +401,20 @@ async function filesTab(P, box) {
 			},
 		};
 	}
+	// the uploads' data-state: busy while a batch runs, done once every
+	// batch has finished, the list included (the tests wait for it)
+	let batches = 0;
 	async function uploadAll(files, fid) {
+		batches += 1;
+		uploads.dataset.state = 'busy';
+		try {
+			await uploadBatch(files, fid);
+		} finally {
+			batches -= 1;
+			if (!batches) uploads.dataset.state = 'done';
+		}
+	}
+	async function uploadBatch(files, fid) {
 		say(msg, null, null);
 		await loadUsage();
 		for (const file of files) {
