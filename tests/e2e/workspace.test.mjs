@@ -454,6 +454,37 @@ test('deleting a folder that is not empty asks again and then deletes it with it
 	await page.context().close();
 });
 
+test('a list reloaded while its first load is on the way shows each row once', async () => {
+	const p = await ok(await admin.request('POST', P, { name: 'Overlap' }), 201);
+	await ok(await admin.request('POST', `${P}/${p.id}/tasks`, { title: 'First task' }), 201);
+	const pg = await adminPage('en');
+	await open(pg, `projects/${p.id}/files`);
+	// hold back the tab's first list answer until the reload after the
+	// new task has been drawn: the old answer then comes last
+	let release, held = 0;
+	const gate = new Promise(r => { release = r; });
+	await pg.route(u => u.pathname === `${P}/${p.id}/tasks`, async route => {
+		if (route.request().method() === 'GET' && held++ === 0) await gate;
+		await route.continue();
+	});
+	const first = pg.waitForResponse(r => r.url().includes(`${P}/${p.id}/tasks`) &&
+		r.request().method() === 'GET');
+	await pg.getByTestId('tab-tasks').click();
+	await pg.getByTestId('task-new').click();
+	await pg.getByTestId('task-title').fill('Second task');
+	await submitDialog(pg);
+	await pg.locator('[data-testid=task-row][data-title="Second task"]').waitFor();
+	release();
+	await (await first).finished();
+	// let the page take the late answer (fetch, JSON, draw) before counting
+	await pg.evaluate(() => new Promise(r => setTimeout(r, 200)));
+	const titles = await pg.getByTestId('task-row').evaluateAll(els => els.map(e => e.dataset.title));
+	assert.deepEqual(titles.sort(), ['First task', 'Second task'], 'each task once');
+	assert.equal((await ok(await admin.request('DELETE', `${P}/${p.id}`))).deleted, true);
+	noErrors(pg);
+	await pg.context().close();
+});
+
 test('long lists page with "Load more"', async () => {
 	const p = await ok(await admin.request('POST', P, { name: 'Paging', labels: ['bulk'] }), 201);
 	const names = [];

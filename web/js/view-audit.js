@@ -125,9 +125,13 @@ async function renderAudit(ctx) {
 		return exportButton(`/api/v1/audit-events?${q}`, `audit-events.${fmt}`, label, `export-${fmt}`);
 	};
 	let rows = [];
+	let seq = 0;
 	const load = marked(box, async cursor => {
 		say(msg, null, null);
+		const mine = ++seq;
+		if (!cursor) clear(more);       /* no "Load more" of the old list */
 		const r = await api('GET', '/api/v1/audit-events', null, Object.assign(query(), { limit: 50, cursor }));
+		if (mine !== seq) return;       /* a newer load is on its way */
 		rows = cursor ? rows.concat(r.items) : r.items;
 		fill(box, table([
 			{ label: t('audit.time'), cell: e => fmtTime(e.time), class: 'nowrap' },
@@ -190,8 +194,12 @@ async function renderAlerts(ctx) {
 	const box = h('div', { 'data-testid': 'alerts-table' });
 	const more = h('div', { class: 'actions' });
 	let rows = [];
+	let seq = 0;
 	const load = marked(box, async cursor => {
+		const mine = ++seq;
+		if (!cursor) clear(more);       /* no "Load more" of the old list */
 		const r = await api('GET', '/api/v1/alerts', null, { acked: state.value, limit: 50, cursor });
+		if (mine !== seq) return;       /* a newer load is on its way */
 		rows = cursor ? rows.concat(r.items) : r.items;
 		fill(box, table([
 			{ label: t('alerts.severity'), cell: a => h('span', { class: `badge ${a.severity === 'critical' ? 'danger' : a.severity === 'warning' ? 'warn' : ''}` },

@@ -71,25 +71,38 @@ async function allPages(path, query, max) {
 }
 
 // A list that pages with next_cursor: draw(items) makes the table; a
-// "Load more" button fetches the next page.  Returns load(reset).
+// "Load more" button fetches the next page.  Returns load(reset).  Loads
+// may overlap (a reload while the first load is on its way): only the
+// newest reset and the pages after it are drawn, and "Load more" is
+// ignored while a page is on its way, so a late answer never draws an
+// older list or adds a page twice.
 function pager(box, fetchPage, draw, testid) {
 	let items = [];
 	let cursor = null;
+	let gen = 0;
+	let paging = false;
 	const list = h('div');
 	const msg = h('div', { class: 'msg' });
 	const more = h('div', { class: 'actions' });
 	clear(box).append(list, msg, more);
 	async function load(reset) {
+		if (!reset && paging) return;
+		const mine = reset ? ++gen : gen;
+		let r;
 		say(msg, null, null);
-		if (reset) { items = []; cursor = null; }
+		if (reset) clear(more);
+		else paging = true;
 		try {
-			const r = await fetchPage(cursor);
-			items = items.concat(r.items);
-			cursor = r.next_cursor;
+			r = await fetchPage(reset ? null : cursor);
 		} catch (e) {
-			say(msg, 'error', errorText(e));
+			if (mine === gen) say(msg, 'error', errorText(e));
 			return;
+		} finally {
+			if (!reset) paging = false;
 		}
+		if (mine !== gen) return;       /* a newer reload is on its way */
+		items = reset ? r.items : items.concat(r.items);
+		cursor = r.next_cursor;
 		clear(list).append(draw(items));
 		clear(more);
 		if (cursor) more.append(button(t('common.more'), () => load(false), 'small',
