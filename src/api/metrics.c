@@ -426,14 +426,14 @@ put_audit(struct kbuf *b, struct app *app)
 	    "Audit records waiting for the group-commit writer.");
 	(void)kbuf_printf(b, "kura_audit_queue_depth %zu\n", depth);
 	head(b, "kura_audit_last_batch_size", "gauge",
-	    "Records in the writer's last commit (one fsync).");
+	    "Records in the writer's last commit.");
 	(void)kbuf_printf(b, "kura_audit_last_batch_size %zu\n", last);
 	head(b, "kura_audit_records_total", "counter",
 	    "Audit records committed by the group-commit writer.");
 	(void)kbuf_printf(b, "kura_audit_records_total %llu\n",
 	    (unsigned long long)records);
 	head(b, "kura_audit_batches_total", "counter",
-	    "Commits (fsyncs) of the group-commit writer.");
+	    "Commits of the group-commit writer (one WAL fsync may cover several).");
 	(void)kbuf_printf(b, "kura_audit_batches_total %llu\n",
 	    (unsigned long long)batches);
 }

@@ -76,7 +76,7 @@ static const struct cfg_entry cfg_table[] = {
 	{ "audit", "checkpoint_interval_s", CFG_U64, OFF(audit_checkpoint_s), "60", 1, 86400, NULL,
 	  "Seconds between signed checkpoints of the audit chain heads." },
 	{ "audit", "writer_batch_max", CFG_U64, OFF(audit_batch_max), "256", 1, 4096, NULL,
-	  "Most audit records the writer commits in one transaction (one fsync)." },
+	  "Most audit records the writer commits in one transaction." },
 	{ "alerts", "failed_logins_per_account", CFG_U64, OFF(alert_failed_logins), "5", 2, 1000, NULL,
 	  "Failed sign-ins for one account within the window that raise an alert." },
 	{ "alerts", "failed_logins_per_address", CFG_U64, OFF(alert_failed_by_ip), "20", 2, 100000, NULL,
