@@ -58,26 +58,49 @@ audit_rec_clear(struct audit_rec *r)
 
 /* ---- hashing ---- */
 
-static kura_err
-put_field(struct kbuf *b, const char *s, size_t n)
-{
-	uint8_t len[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
-	    (uint8_t)n };
-	kura_err err = kbuf_append(b, len, sizeof(len));
+/*
+ * The hash input: each field as a 4-byte big-endian length and its bytes.
+ * Written twice: first with p NULL, to count the bytes (checked sums),
+ * then into a buffer of that size (on the stack for the common record).
+ */
+#define HASH_INPUT_MAX (64 * 1024)      /* a longer row is refused */
+struct hin {
+	uint8_t *p;                         /* NULL: only count */
+	size_t len;
+	bool too_big;
+};
 
-	return err ? err : kbuf_append(b, s, n);
+static void
+put_field(struct hin *b, const char *s, size_t n)
+{
+	size_t end;
+
+	if (b->too_big || n > HASH_INPUT_MAX ||
+	    !kura_size_add(b->len, 4 + n, &end) || end > HASH_INPUT_MAX) {
+		b->too_big = true;
+		return;
+	}
+	if (b->p != NULL) {
+		b->p[b->len] = (uint8_t)(n >> 24);
+		b->p[b->len + 1] = (uint8_t)(n >> 16);
+		b->p[b->len + 2] = (uint8_t)(n >> 8);
+		b->p[b->len + 3] = (uint8_t)n;
+		if (n > 0)
+			memcpy(b->p + b->len + 4, s, n);
+	}
+	b->len = end;
 }
 
-static kura_err
-put_str(struct kbuf *b, const char *s)
+static void
+put_str(struct hin *b, const char *s)
 {
-	return put_field(b, s, strlen(s));
+	put_field(b, s, strlen(s));
 }
 
 /* The decimal form of v, as "%lld" would write it (without printf's
  * cost: four of these per record, appended and verified). */
-static kura_err
-put_int(struct kbuf *b, int64_t v)
+static void
+put_int(struct hin *b, int64_t v)
 {
 	char num[24];
 	size_t i = sizeof(num);
@@ -89,35 +112,54 @@ put_int(struct kbuf *b, int64_t v)
 	} while (u != 0);
 	if (v < 0)
 		num[--i] = '-';
-	return put_field(b, num + i, sizeof(num) - i);
+	put_field(b, num + i, sizeof(num) - i);
+}
+
+static void
+put_row(struct hin *b, const struct store_audit *r)
+{
+	put_str(b, "kura-audit-v1");
+	put_int(b, r->seq);
+	put_str(b, r->id);
+	put_str(b, r->tenant_id);
+	put_int(b, r->tenant_seq);
+	put_int(b, r->time_us);
+	put_str(b, r->actor_type);
+	put_str(b, r->actor_id);
+	put_str(b, r->source_ip);
+	put_str(b, r->request_id);
+	put_str(b, r->action);
+	put_str(b, r->resource_type);
+	put_str(b, r->resource_id);
+	put_str(b, r->outcome);
+	put_int(b, r->status);
+	put_str(b, r->detail ? r->detail : "");
+	put_str(b, r->prev_tenant_hash);
+	put_str(b, r->prev_hash);
 }
 
 kura_err
 audit_row_hash(const struct store_audit *r, char ret_hex[AUDIT_HASH_HEX + 1])
 {
-	char stack[1024];
-	struct kbuf b;
-	uint8_t digest[32];
-	kura_err err;
+	uint8_t stack[1024], digest[32];
+	struct hin b = { NULL, 0, false };
+	size_t need;
+	kura_err err = KURA_OK;
 
-	/* a fixed buffer for the common case; kbuf grows for large details */
-	kbuf_init(&b, 64 * 1024);
-	b.data = stack;
-	b.cap = sizeof(stack);
-	b.data[0] = '\0';
-	if ((err = put_str(&b, "kura-audit-v1")) || (err = put_int(&b, r->seq)) ||
-	    (err = put_str(&b, r->id)) || (err = put_str(&b, r->tenant_id)) ||
-	    (err = put_int(&b, r->tenant_seq)) || (err = put_int(&b, r->time_us)) ||
-	    (err = put_str(&b, r->actor_type)) || (err = put_str(&b, r->actor_id)) ||
-	    (err = put_str(&b, r->source_ip)) || (err = put_str(&b, r->request_id)) ||
-	    (err = put_str(&b, r->action)) || (err = put_str(&b, r->resource_type)) ||
-	    (err = put_str(&b, r->resource_id)) || (err = put_str(&b, r->outcome)) ||
-	    (err = put_int(&b, r->status)) ||
-	    (err = put_str(&b, r->detail ? r->detail : "")) ||
-	    (err = put_str(&b, r->prev_tenant_hash)) ||
-	    (err = put_str(&b, r->prev_hash)))
+	put_row(&b, r);
+	if (b.too_big)
+		return KURA_ETOOBIG;
+	need = b.len;
+	b.p = need <= sizeof(stack) ? stack : kura_mallocarray(need, 1);
+	if (b.p == NULL)
+		return KURA_ENOMEM;
+	b.len = 0;
+	put_row(&b, r);
+	if (b.too_big || b.len != need) {
+		err = KURA_EINTERNAL;
 		goto out;
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, b.data, b.len, digest) < 0) {
+	}
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, b.p, b.len, digest) < 0) {
 		err = KURA_ECRYPTO;
 		goto out;
 	}
@@ -128,8 +170,8 @@ audit_row_hash(const struct store_audit *r, char ret_hex[AUDIT_HASH_HEX + 1])
 	}
 	ret_hex[AUDIT_HASH_HEX] = '\0';
 out:
-	if (b.data != stack)
-		kbuf_free(&b);
+	if (b.p != stack)
+		free(b.p);
 	return err;
 }
 
@@ -232,6 +274,28 @@ advance(struct audit_heads *h, const struct store_audit *row)
 static kura_err append_with(struct store *s, struct audit_heads *h,
     const struct audit_rec *r, struct store_audit *ret_row);
 
+/* The stored text of a detail: compact, sorted keys, ASCII (so that an
+ * export's object gives the same text back); one that is too long is
+ * stored as AUDIT_DETAIL_TRUNCATED.  Written into a stack buffer first:
+ * one allocation, not json_dumps's growing buffer and copy.  NULL if
+ * out of memory. */
+static char *
+detail_text(const json_t *d)
+{
+	char buf[AUDIT_DETAIL_MAX];
+	size_t n;
+
+	if (d == NULL)
+		return kura_strdup("{}");
+	n = json_dumpb(d, buf, sizeof(buf),
+	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+	if (n == 0)
+		return NULL;
+	if (n > sizeof(buf))
+		return kura_strdup(AUDIT_DETAIL_TRUNCATED);
+	return kura_strndup(buf, n);
+}
+
 kura_err
 audit_append_tx(struct store *s, const struct audit_rec *r,
     struct store_audit *ret_row)
@@ -262,16 +326,8 @@ append_with(struct store *s, struct audit_heads *h, const struct audit_rec *r,
 	kura_err err;
 
 	memset(&row, 0, sizeof(row));
-	detail = r->detail ? json_dumps(r->detail,
-	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : kura_strdup("{}");
-	if (detail == NULL)
+	if ((detail = detail_text(r->detail)) == NULL)
 		return KURA_ENOMEM;
-	if (strlen(detail) > AUDIT_DETAIL_MAX) {
-		free(detail);
-		detail = kura_strdup("{\"truncated\":true}");
-		if (detail == NULL)
-			return KURA_ENOMEM;
-	}
 	row.detail = detail;
 	if ((err = kcrypto_id_new("evt", row.id)) != KURA_OK)
 		goto out;

@@ -34,7 +34,12 @@
 #include "store/store.h"
 
 #define AUDIT_HASH_HEX 64
-#define AUDIT_DETAIL_MAX 2048
+/* the longest detail text stored; a longer one is stored as
+ * AUDIT_DETAIL_TRUNCATED (the store refuses more than STORE_TEXT_MAX) */
+#define AUDIT_DETAIL_MAX 1024
+#define AUDIT_DETAIL_TRUNCATED "{\"truncated\":true}"
+_Static_assert(AUDIT_DETAIL_MAX <= STORE_TEXT_MAX,
+    "an audit detail the writer keeps must fit the store");
 
 /* A record before it is chained (seq, tenant_seq and hashes are set by
  * the append).  Strings are copied into the fixed fields by audit_rec_*. */

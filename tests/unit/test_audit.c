@@ -268,6 +268,55 @@ chains_link_globally_and_per_tenant(void **state)
 	expect_ok(f, TEN_B);
 }
 
+/* The stored detail: compact JSON with sorted keys and ASCII escapes; up
+ * to AUDIT_DETAIL_MAX bytes kept, a longer one stored as the marker. */
+static void
+detail_text_and_its_limit(void **state)
+{
+	struct fx *f = *state;
+	struct store_audit row;
+	struct audit_rec r;
+	size_t pad;
+	char *s;
+
+	for (int round = 0; round < 4; round++) {
+		assert_int_equal(audit_rec_init(&r, TEN_A, "user",
+		    "usr_00000000000000000000000000000001", "user.read"), KURA_OK);
+		switch (round) {
+		case 0:
+			r.detail = json_pack("{s:s,s:b,s:i}", "z", "\xc3\xa9", "a", 1,
+			    "m", 7);
+			break;
+		case 1:
+			r.detail = NULL;
+			break;
+		default:
+			/* {"p":"xx...x"} is 8 + pad bytes: 2048, then 2049 */
+			pad = AUDIT_DETAIL_MAX - 8 + (size_t)(round - 2);
+			s = calloc(1, pad + 1);
+			assert_non_null(s);
+			memset(s, 'x', pad);
+			r.detail = json_pack("{s:s}", "p", s);
+			free(s);
+			break;
+		}
+		assert_int_equal(audit_append(f->s, &r), KURA_OK);
+		audit_rec_clear(&r);
+		assert_int_equal(store_audit_get(f->s, round + 1, &row), KURA_OK);
+		if (round == 0)
+			assert_string_equal(row.detail,
+			    "{\"a\":true,\"m\":7,\"z\":\"\\u00E9\"}");
+		else if (round == 1)
+			assert_string_equal(row.detail, "{}");
+		else if (round == 2)
+			assert_int_equal(strlen(row.detail), AUDIT_DETAIL_MAX);
+		else
+			assert_string_equal(row.detail, AUDIT_DETAIL_TRUNCATED);
+		store_audit_clear(&row);
+	}
+	expect_ok(f, TEN_A);
+}
+
 static void
 checkpoint_and_verify(void **state)
 {
@@ -636,6 +685,8 @@ main(void)
 		cmocka_unit_test(row_hash_known_answer),
 		cmocka_unit_test_setup_teardown(chains_link_globally_and_per_tenant,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(detail_text_and_its_limit, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(checkpoint_and_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(tamper_update_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(tamper_delete_middle_row, setup, teardown),
