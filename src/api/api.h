@@ -22,6 +22,9 @@ struct api_auth {
 	rbac_perms perms;                   /* effective (token-restricted) */
 	bool is_admin;                      /* holds tenant_admin */
 	bool via_token;
+	/* the gate's read snapshot is still open for the handler (a read-only
+	 * request: api_gate_after ends it) */
+	bool snapshot;
 	char session_id[STORE_ID_MAX];
 	char token_id[STORE_ID_MAX];
 	/* the resource of the request's audit record when the route has no
@@ -54,8 +57,10 @@ void api_audit_detail(struct http_req *req, const char *key, json_t *value);
 /* http_app.record: queue the record of a request that changed nothing. */
 bool api_record(struct http_req *req);
 
-/* The gate (http_app.gate) and request cleanup (http_app.cleanup). */
+/* The gate (http_app.gate), what follows the handler (http_app.after)
+ * and request cleanup (http_app.cleanup). */
 bool api_gate(struct http_req *req);
+void api_gate_after(struct http_req *req);
 void api_cleanup(struct http_req *req);
 static inline struct api_auth *
 api_auth(struct http_req *req)

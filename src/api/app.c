@@ -159,6 +159,7 @@ app_http(struct app *app, struct http_app *ret_http)
 	ret_http->n_routes = api_n_routes;
 	ret_http->ctx = app;
 	ret_http->gate = api_gate;
+	ret_http->after = api_gate_after;
 	ret_http->cleanup = api_cleanup;
 	ret_http->record = api_record;
 	ret_http->completed = api_metrics_completed;   /* metrics (MON-2) */

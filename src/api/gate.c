@@ -110,7 +110,7 @@ refuse(struct http_req *req, unsigned status, const char *code, const char *msg)
 /*
  * Every check of the gate, all reads, inside one read snapshot (so they
  * see one state of the store and share one lock round).  Writes (ending
- * a session, noting its use) happen in api_gate after the snapshot.
+ * a session, noting its use) happen in api_gate after the checks.
  */
 static enum verdict
 check(struct http_req *req, struct api_auth *a, char *user_id, int64_t now,
@@ -225,7 +225,24 @@ api_gate(struct http_req *req)
 		return deny(req, 500, "internal", "internal error");
 	}
 	v = check(req, a, user_id, now, &ses, &tok);
-	if ((err = store_read_end(app->store)) != KURA_OK && v == GATE_PASS) {
+	/*
+	 * A read-only request's handler goes on reading in the snapshot the
+	 * checks saw (one lock round for the whole request, and its data in
+	 * the state its permission was checked against): relaxed, so that a
+	 * write (noting the session's use below, or one a handler makes)
+	 * ends it instead of failing.  api_gate_after ends it.  Any other
+	 * request ends it here; its handler writes.
+	 */
+	if (v == GATE_PASS && (req->method == HTTP_GET ||
+	    req->method == HTTP_HEAD)) {
+		err = store_read_relax(app->store);
+		a->snapshot = err == KURA_OK;
+		if (err != KURA_OK)
+			(void)store_read_end(app->store);
+	} else {
+		err = store_read_end(app->store);
+	}
+	if (err != KURA_OK && v == GATE_PASS) {
 		log_error("request %s: read snapshot end: %s", req->request_id,
 		    kura_strerror(err));
 		v = GATE_DENIED;
@@ -250,6 +267,23 @@ api_gate(struct http_req *req)
 	store_session_free(ses);
 	store_token_free(tok);
 	return v == GATE_PASS;
+}
+
+void
+api_gate_after(struct http_req *req)
+{
+	struct api_auth *a = req->auth;
+	struct app *app = req->app;
+	kura_err err;
+
+	if (a == NULL || !a->snapshot)
+		return;
+	a->snapshot = false;
+	/* KURA_ECONFLICT: a write ended it already */
+	err = store_read_end(app->store);
+	if (err != KURA_OK && err != KURA_ECONFLICT)
+		log_error("request %s: read snapshot end: %s", req->request_id,
+		    kura_strerror(err));
 }
 
 /* ---- rate-limit records (MON-3) ---- */

@@ -101,6 +101,10 @@ struct http_app {
 	void *ctx;                          /* handed to handlers via req->app */
 	/* Runs before every handler; returns false if it replied (401, 403...). */
 	bool (*gate)(struct http_req *req);
+	/* Runs on the same thread once the handler returned (or the body
+	 * checks answered instead), whenever the gate let the request
+	 * through; may be NULL. */
+	void (*after)(struct http_req *req);
 	/* Runs once per finished request (metrics); may be NULL. */
 	void (*completed)(struct http_req *req);
 	/* Records an /api/ request that was not audited in its transaction,

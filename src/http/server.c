@@ -789,6 +789,8 @@ req_start(struct http_server *srv, struct http_req *req,
 		}
 		req->phase = HTTP_STREAM_START;
 		req->route->handler(req);
+		if (srv->app.after != NULL)
+			srv->app.after(req);
 		if (req->replied)
 			req->state = RS_REJECTED;
 	}
@@ -897,14 +899,10 @@ http_record_done(struct http_req *req)
 
 /* ---- the access handler ---- */
 
+/* The body checks, then the handler. */
 static void
-run_handler(struct http_server *srv, struct http_req *req)
+handle(struct http_server *srv, struct http_req *req)
 {
-	/* authenticate before looking at the body: an anonymous caller of a
-	 * protected route learns nothing from body errors (the gate lets
-	 * public routes through at once) */
-	if (srv->app.gate != NULL && !srv->app.gate(req))
-		return;
 	if ((req->route->flags & HTTP_ROUTE_JSON) && req->method != HTTP_GET &&
 	    req->method != HTTP_HEAD && (req->method != HTTP_DELETE ||
 	    req->route->max_body > 0)) {
@@ -927,6 +925,19 @@ run_handler(struct http_server *srv, struct http_req *req)
 		return;
 	}
 	req->route->handler(req);
+}
+
+static void
+run_handler(struct http_server *srv, struct http_req *req)
+{
+	/* authenticate before looking at the body: an anonymous caller of a
+	 * protected route learns nothing from body errors (the gate lets
+	 * public routes through at once) */
+	if (srv->app.gate != NULL && !srv->app.gate(req))
+		return;
+	handle(srv, req);
+	if (srv->app.after != NULL)
+		srv->app.after(req);
 }
 
 static enum MHD_Result

@@ -47,9 +47,14 @@ struct store_ops {
 	kura_err (*rollback)(void *be);
 	int (*in_tx)(void *be);
 	/* A read-only snapshot (store_read_begin/end); a statement that
-	 * writes fails with KURA_EINTERNAL until read_end. */
+	 * writes fails with KURA_EINTERNAL until read_end, or, once
+	 * read_relax was called, ends the snapshot and runs outside it.
+	 * read_yield ends a relaxed snapshot (before a transaction) and
+	 * does nothing otherwise. */
 	kura_err (*read_begin)(void *be);
 	kura_err (*read_end)(void *be);
+	kura_err (*read_relax)(void *be);
+	kura_err (*read_yield)(void *be);
 	/* Checkpoints off the commit path (store_group_start): after every
 	 * commit on this connection call notify(arg, frames in the log)
 	 * instead of checkpointing in the committing thread; checkpoint()

@@ -766,6 +766,8 @@ struct sq_conn {
 	 * run (it would upgrade the read transaction, and could fail with
 	 * SQLITE_BUSY_SNAPSHOT or commit without group durability) */
 	bool reading;
+	/* sq_read_relax: a statement that writes ends the snapshot first */
+	bool relaxed;
 	/* wal_notify: told the log's size after each commit */
 	void (*notify)(void *arg, int frames);
 	void *notify_arg;
@@ -811,6 +813,7 @@ sq_err(int rc)
 }
 
 static kura_err sq_sync_full(struct sq_conn *c);
+static kura_err sq_read_end(void *be);
 
 /* Return the connection's cached statement id, preparing it on first use. */
 static kura_err
@@ -848,8 +851,12 @@ sq_stmt(struct sq_conn *c, enum sq_stmt id, sqlite3_stmt **ret_st)
 		return err;
 	if ((err = sq_stmt_raw(c, id, ret_st)) != KURA_OK)
 		return err;
-	if (c->reading && !sqlite3_stmt_readonly(*ret_st))
-		return KURA_EINTERNAL;      /* a write inside a read snapshot */
+	if (c->reading && !sqlite3_stmt_readonly(*ret_st)) {
+		if (!c->relaxed)
+			return KURA_EINTERNAL;  /* a write inside a read snapshot */
+		if ((err = sq_read_end(c)) != KURA_OK)
+			return err;             /* relaxed: end it, then write */
+	}
 	return KURA_OK;
 }
 
@@ -1657,10 +1664,30 @@ sq_read_end(void *be)
 	if (!c->reading)
 		return KURA_ECONFLICT;
 	c->reading = false;
+	c->relaxed = false;
 	if (sq_in_tx(c) && (err = sq_simple(c, SQ_COMMIT)) != KURA_OK &&
 	    sq_in_tx(c))
 		(void)sq_simple(c, SQ_ROLLBACK);
 	return err;
+}
+
+static kura_err
+sq_read_relax(void *be)
+{
+	struct sq_conn *c = be;
+
+	if (!c->reading)
+		return KURA_ECONFLICT;
+	c->relaxed = true;
+	return KURA_OK;
+}
+
+static kura_err
+sq_read_yield(void *be)
+{
+	struct sq_conn *c = be;
+
+	return c->reading && c->relaxed ? sq_read_end(c) : KURA_OK;
 }
 
 static kura_err
@@ -5422,6 +5449,8 @@ const struct store_ops store_sqlite_ops = {
 	.in_tx = sq_in_tx,
 	.read_begin = sq_read_begin,
 	.read_end = sq_read_end,
+	.read_relax = sq_read_relax,
+	.read_yield = sq_read_yield,
 	.wal_notify = sq_wal_notify,
 	.checkpoint = sq_checkpoint,
 	.tenant_insert = sq_tenant_insert,

@@ -515,6 +515,8 @@ store_begin(struct store *s)
 		return KURA_EINVAL;
 	if ((err = conn_get(s, 1, &c)) != KURA_OK)
 		return err;
+	if ((err = s->ops->read_yield(c->be)) != KURA_OK)
+		return err;
 	if (s->ops->in_tx(c->be))
 		return KURA_ECONFLICT;
 	if (s->group == NULL) {
@@ -531,9 +533,21 @@ kura_err
 store_read_begin(struct store *s)
 {
 	void *be;
+	kura_err err;
 
 	CONN(s, be);
+	if ((err = s->ops->read_yield(be)) != KURA_OK)
+		return err;
 	return s->ops->read_begin(be);
+}
+
+kura_err
+store_read_relax(struct store *s)
+{
+	void *be;
+
+	CONN(s, be);
+	return s->ops->read_relax(be);
 }
 
 kura_err

@@ -181,6 +181,16 @@ kura_err store_begin(struct store *s);     /* BEGIN IMMEDIATE */
  * transaction is open already (begin) or no snapshot is (end).
  */
 kura_err store_read_begin(struct store *s);
+/*
+ * Relax the open snapshot: reads go on in it, and the first write (a
+ * statement, or store_begin) ends it first and then runs as it would
+ * without one.  For a read-only request's handler, whose reads then see
+ * the state the gate checked (api_gate), while a rare write in it (e.g.
+ * noting a session's use) still works.  KURA_ECONFLICT if no snapshot
+ * is open.  store_read_end ends a relaxed snapshot that is still open
+ * (KURA_ECONFLICT if a write ended it already).
+ */
+kura_err store_read_relax(struct store *s);
 kura_err store_read_end(struct store *s);
 /* Durable when it returns KURA_OK.  With group durability on, a failed
  * sync after a successful COMMIT returns its error (KURA_EIO): the
@@ -398,6 +408,7 @@ kura_err store_settings_put(struct store *s, const struct store_tctx *ctx,
     const char *kind, const uint8_t *doc, size_t len, int64_t updated_us);
 
 /* ---- audit trail (see src/audit/audit.h for the chain) ---- */
+struct json_t;
 struct store_audit {
 	int64_t seq;                        /* global order */
 	char id[STORE_ID_MAX];              /* evt_... */
@@ -417,6 +428,10 @@ struct store_audit {
 	char prev_tenant_hash[STORE_INDEX_MAX];
 	char prev_hash[STORE_INDEX_MAX];
 	char hash[STORE_INDEX_MAX];
+	/* not stored: while the audit writer tells observers of the record
+	 * (audit_notify), the object detail was written from, so that they
+	 * need not parse it again; NULL otherwise.  Borrowed, read-only. */
+	const struct json_t *detail_json;
 };
 
 /* Tenant view filters; NULL / 0 means "any". */

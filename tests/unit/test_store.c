@@ -757,6 +757,68 @@ test_read_snapshot(void **state)
 	assert_int_equal(store_commit(f->s), KURA_OK);
 }
 
+/* A relaxed snapshot: reads stay in it; the first write ends it, then
+ * runs (and sees) the current state. */
+static void
+test_read_relaxed(void **state)
+{
+	struct fixture *f = *state;
+	struct store_tenant *got = NULL, t;
+	sqlite3 *db;
+
+	assert_int_equal(store_read_relax(f->s), KURA_ECONFLICT);  /* none open */
+	add_tenant(f->s, "ten_x1", "C-X1");
+	db = raw_open(f->path);
+
+	/* a statement that writes ends it */
+	assert_int_equal(store_read_begin(f->s), KURA_OK);
+	assert_int_equal(store_tenant_get(f->s, "ten_x1", &got), KURA_OK);
+	store_tenant_free(got);
+	got = NULL;
+	assert_int_equal(store_read_relax(f->s), KURA_OK);
+	assert_int_equal(sqlite3_exec(db, "INSERT INTO tenants (id, contract_id, "
+	    "name, seats, status, region, timezone, created_us, updated_us) "
+	    "VALUES ('ten_x2', 'C-X2', x'00', 1, 'active', 'jp-east', 'UTC', 1, 1)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	/* still the snapshot: the other connection's tenant is not there */
+	assert_int_equal(store_tenant_get(f->s, "ten_x2", &got), KURA_ENOENT);
+	assert_int_equal(store_tenant_set_status(f->s, "ten_x1", "suspended"),
+	    KURA_OK);
+	assert_int_equal(raw_int(db,
+	    "SELECT count(*) FROM tenants WHERE status = 'suspended'"), 1);
+	/* the write ended it: the current state, and nothing left to end */
+	assert_int_equal(store_tenant_get(f->s, "ten_x2", &got), KURA_OK);
+	store_tenant_free(got);
+	got = NULL;
+	assert_int_equal(store_read_end(f->s), KURA_ECONFLICT);
+
+	/* a transaction ends it */
+	assert_int_equal(store_read_begin(f->s), KURA_OK);
+	assert_int_equal(store_read_relax(f->s), KURA_OK);
+	assert_int_equal(store_begin(f->s), KURA_OK);
+	make_tenant(&t, "ten_x3", "C-X3");
+	assert_int_equal(store_tenant_insert(f->s, &t), KURA_OK);
+	assert_int_equal(store_commit(f->s), KURA_OK);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM tenants WHERE id = 'ten_x3'"), 1);
+	assert_int_equal(store_read_end(f->s), KURA_ECONFLICT);
+
+	/* a new snapshot replaces it; a relaxed one that saw no write ends */
+	assert_int_equal(store_read_begin(f->s), KURA_OK);
+	assert_int_equal(store_read_relax(f->s), KURA_OK);
+	assert_int_equal(store_read_begin(f->s), KURA_OK);
+	assert_int_equal(store_read_relax(f->s), KURA_OK);
+	assert_int_equal(store_tenant_get(f->s, "ten_x3", &got), KURA_OK);
+	store_tenant_free(got);
+	assert_int_equal(store_read_end(f->s), KURA_OK);
+	assert_int_equal(store_read_end(f->s), KURA_ECONFLICT);
+	/* and a strict one is strict again */
+	assert_int_equal(store_read_begin(f->s), KURA_OK);
+	make_tenant(&t, "ten_x4", "C-X4");
+	assert_int_equal(store_tenant_insert(f->s, &t), KURA_EINTERNAL);
+	assert_int_equal(store_read_end(f->s), KURA_OK);
+	sqlite3_close(db);
+}
+
 /* Under group durability, commits only signal the checkpoint thread,
  * which copies the log into the database file off the commit path. */
 struct ckpt_writer {
@@ -4418,6 +4480,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_null_ctx, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_relaxed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_checkpoint_thread, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_transactions, setup,
 		    teardown),
