@@ -95,6 +95,8 @@ alerts_config_from(const struct kura_config *cfg, struct alerts_config *ret)
 	ret->queue_max = ALERTS_QUEUE_DEFAULT;
 }
 
+static void flags_of(const json_t *j, struct alerts_flags *f);
+
 void
 alerts_event_from_row(const struct store_audit *row, struct alerts_event *ret)
 {
@@ -110,8 +112,17 @@ alerts_event_from_row(const struct store_audit *row, struct alerts_event *ret)
 	copy_field(ret->resource_id, sizeof(ret->resource_id), row->resource_id);
 	copy_field(ret->outcome, sizeof(ret->outcome), row->outcome);
 	ret->status = row->status;
-	if (row->detail != NULL)
-		copy_field(ret->detail, sizeof(ret->detail), row->detail);
+	if (row->detail == NULL)
+		return;
+	/* from the audit writer: the object the detail was written from
+	 * (no parse); a detail too long for the event carries no flags */
+	if (row->detail_json != NULL) {
+		if (strnlen(row->detail, sizeof(ret->detail)) < sizeof(ret->detail))
+			flags_of((const json_t *)row->detail_json, &ret->flags);
+		ret->have_flags = true;
+		return;
+	}
+	copy_field(ret->detail, sizeof(ret->detail), row->detail);
 }
 
 /* ---- sliding windows ---- */
@@ -280,30 +291,14 @@ raise_alert(struct store *s, const struct alerts_event *ev,
 
 /* ---- rules ---- */
 
-/* The flags the rules read from a record's detail. */
-struct flags {
-	bool locked;
-	bool granted_admin;
-	bool allowlist_changed;
-	bool bulk;
-	bool unverified;                    /* "verified":false */
-	bool get;                           /* "method":"GET" */
-	json_int_t failed_count;
-};
-
 static void
-parse_flags(const char *detail, struct flags *f)
+flags_of(const json_t *j, struct alerts_flags *f)
 {
-	json_t *j, *v;
+	const json_t *v;
 
 	memset(f, 0, sizeof(*f));
-	if (detail[0] == '\0')
+	if (!json_is_object(j))
 		return;
-	j = json_loads(detail, JSON_REJECT_DUPLICATES, NULL);
-	if (!json_is_object(j)) {
-		json_decref(j);
-		return;
-	}
 	f->locked = json_is_true(json_object_get(j, "locked"));
 	f->granted_admin = json_is_true(json_object_get(j, "granted_admin"));
 	f->allowlist_changed = json_is_true(json_object_get(j,
@@ -315,6 +310,18 @@ parse_flags(const char *detail, struct flags *f)
 	v = json_object_get(j, "failed_count");
 	if (json_is_integer(v))
 		f->failed_count = json_integer_value(v);
+}
+
+static void
+parse_flags(const char *detail, struct alerts_flags *f)
+{
+	json_t *j;
+
+	memset(f, 0, sizeof(*f));
+	if (detail[0] == '\0')
+		return;
+	j = json_loads(detail, JSON_REJECT_DUPLICATES, NULL);
+	flags_of(j, f);
 	json_decref(j);
 }
 
@@ -387,7 +394,7 @@ rule_new_network(struct store *s, const struct alerts_event *ev,
  */
 static kura_err
 eval_single(struct store *s, const struct alerts_event *ev,
-    const struct flags *f, size_t *raised)
+    const struct alerts_flags *f, size_t *raised)
 {
 	char summary[STORE_ALERT_SUMMARY_MAX];
 	bool ok = is(ev->outcome, "success");
@@ -456,7 +463,7 @@ eval_single(struct store *s, const struct alerts_event *ev,
 /* The windowed rules: bursts of refused sign-ins and of reads. */
 static kura_err
 eval_windows(struct alerts *a, const struct alerts_event *ev,
-    const struct flags *f, size_t *raised)
+    const struct alerts_flags *f, size_t *raised)
 {
 	char key[ALERTS_KEY_MAX], summary[STORE_ALERT_SUMMARY_MAX];
 	unsigned long long win_s = (unsigned long long)a->cfg.window_s;
@@ -505,13 +512,16 @@ kura_err
 alerts_eval(struct alerts *a, const struct alerts_event *ev,
     size_t *ret_raised)
 {
-	struct flags f;
+	struct alerts_flags f;
 	size_t raised = 0;
 	kura_err err, e2 = KURA_OK;
 
 	if (a == NULL || ev == NULL)
 		return KURA_EINVAL;
-	parse_flags(ev->detail, &f);
+	if (ev->have_flags)
+		f = ev->flags;
+	else
+		parse_flags(ev->detail, &f);
 	err = eval_single(a->store, ev, &f, &raised);
 	if (!is(ev->actor_type, "operator"))
 		e2 = eval_windows(a, ev, &f, &raised);
@@ -527,7 +537,7 @@ alerts_catch_up(struct store *s, size_t *ret_raised)
 {
 	struct store_audit *list = NULL;
 	struct alerts_event ev;
-	struct flags f;
+	struct alerts_flags f;
 	char hash[STORE_INDEX_MAX];
 	int64_t cursor = 0, head = 0, done;
 	size_t n = 0, i, page, raised = 0;

@@ -84,6 +84,17 @@ struct alerts_config {
 };
 
 /* What the engine keeps of one audit record. */
+/* The fields of a record's detail that the rules read. */
+struct alerts_flags {
+	bool locked;
+	bool granted_admin;
+	bool allowlist_changed;
+	bool bulk;
+	bool unverified;                    /* "verified":false */
+	bool get;                           /* "method":"GET" */
+	int64_t failed_count;
+};
+
 struct alerts_event {
 	int64_t seq;
 	char id[STORE_ID_MAX];
@@ -97,6 +108,10 @@ struct alerts_event {
 	char outcome[16];
 	int64_t status;
 	char detail[ALERTS_DETAIL_MAX];     /* compact JSON, or "" */
+	/* set when the flags were read from the detail object already
+	 * (detail is "" then); else alerts_eval parses detail */
+	bool have_flags;
+	struct alerts_flags flags;
 };
 
 struct alerts_stats {

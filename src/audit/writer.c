@@ -70,6 +70,11 @@ group_done(void *arg, kura_err err)
 		log_error("audit: %zu record(s) not durable: %s", g->n,
 		    kura_strerror(err));
 	for (size_t i = 0; i < g->n; i++) {
+		/* the observers may read the detail object the record was
+		 * written from (the same content, unless it was cut) */
+		if (g->rows[i].detail != NULL &&
+		    strcmp(g->rows[i].detail, AUDIT_DETAIL_TRUNCATED) != 0)
+			g->rows[i].detail_json = g->jobs[i]->rec.detail;
 		if (err == KURA_OK)
 			audit_notify(&g->rows[i]);
 		if (g->jobs[i]->done != NULL)

@@ -533,6 +533,87 @@ test_bulk_reads(void **state)
 	assert_int_equal(count_rule(f, TEN_A, ALERT_RULE_BULK_READS), 1);
 }
 
+/* An event made from a row the audit writer hands over with its detail
+ * object: the rules read the object, with the same outcome as parsing
+ * the detail text, and a detail too long for an event has no flags. */
+static struct alerts_event
+event_of_row(struct fixture *f, const char *action, const char *detail,
+    const json_t *obj)
+{
+	struct store_audit row;
+	struct alerts_event ev;
+
+	memset(&row, 0, sizeof(row));
+	row.seq = ++f->seq;
+	snprintf(row.id, sizeof(row.id), "evt_%032llx", (unsigned long long)row.seq);
+	set_str(row.tenant_id, sizeof(row.tenant_id), TEN_A);
+	row.time_us = T0;
+	set_str(row.actor_type, sizeof(row.actor_type), "user");
+	set_str(row.actor_id, sizeof(row.actor_id), USR_1);
+	set_str(row.source_ip, sizeof(row.source_ip), "192.0.2.1");
+	set_str(row.action, sizeof(row.action), action);
+	set_str(row.resource_id, sizeof(row.resource_id), USR_2);
+	set_str(row.outcome, sizeof(row.outcome), "success");
+	row.status = 200;
+	row.detail = (char *)detail;
+	row.detail_json = obj;
+	alerts_event_from_row(&row, &ev);
+	return ev;
+}
+
+static void
+test_detail_object(void **state)
+{
+	struct fixture *f = *state;
+	const char *admin = "{\"granted_admin\":true,\"method\":\"PATCH\"}";
+	json_t *obj = json_loads(admin, 0, NULL), *big;
+	struct alerts_event ev;
+	char *long_detail;
+	int i;
+
+	assert_non_null(obj);
+	ev = event_of_row(f, "user.update", admin, obj);
+	assert_true(ev.have_flags);
+	assert_string_equal(ev.detail, "");             /* not copied */
+	assert_true(ev.flags.granted_admin);
+	assert_int_equal(eval(f, ev), 1);
+	/* the text path gives the same */
+	ev = event_of_row(f, "user.update", admin, NULL);
+	assert_false(ev.have_flags);
+	assert_string_equal(ev.detail, admin);
+	assert_int_equal(eval(f, ev), 1);
+	assert_int_equal(count_rule(f, TEN_A, ALERT_RULE_ADMIN), 2);
+	json_decref(obj);
+
+	/* too long for an event: no flags either way */
+	big = json_pack("{s:b,s:s}", "granted_admin", 1, "pad", "");
+	assert_non_null(big);
+	long_detail = calloc(1, ALERTS_DETAIL_MAX + 64);
+	assert_non_null(long_detail);
+	memset(long_detail, 'x', ALERTS_DETAIL_MAX + 8);
+	assert_int_equal(json_object_set_new(big, "pad", json_string(long_detail)), 0);
+	free(long_detail);
+	long_detail = json_dumps(big, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_non_null(long_detail);
+	ev = event_of_row(f, "user.update", long_detail, big);
+	assert_false(ev.flags.granted_admin);
+	assert_int_equal(eval(f, ev), 0);
+	ev = event_of_row(f, "user.update", long_detail, NULL);
+	assert_int_equal(eval(f, ev), 0);
+	free(long_detail);
+	json_decref(big);
+
+	/* reads counted from the object: the eleventh alerts */
+	obj = json_pack("{s:s}", "method", "GET");
+	assert_non_null(obj);
+	for (i = 0; i < 10; i++)
+		assert_int_equal(eval(f, event_of_row(f, "user.list",
+		    "{\"method\":\"GET\"}", obj)), 0);
+	assert_int_equal(eval(f, event_of_row(f, "user.list",
+	    "{\"method\":\"GET\"}", obj)), 1);
+	json_decref(obj);
+}
+
 /* Many distinct keys: the tables do not grow, and a key under attack
  * still alerts. */
 static void
@@ -656,6 +737,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_single_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bulk_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detail_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_drops, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_engine, setup, teardown),
