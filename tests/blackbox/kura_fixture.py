@@ -319,6 +319,7 @@ class KuraServer:
         self.data_dir = self.base / "data"
         self.log_path = self.base / "serve.log"
         self.proc: subprocess.Popen | None = None
+        self.env: dict | None = None        # serve's environment (None: ours)
         self.port: int | None = None
         self.returncode: int | None = None
         self._log_fh = None
@@ -434,7 +435,8 @@ class KuraServer:
             self._log_fh = open(self.log_path, "ab")
         self.returncode = None
         self.proc = subprocess.Popen(self.serve_args(), stdin=subprocess.DEVNULL,
-                                     stdout=self._log_fh, stderr=self._log_fh)
+                                     stdout=self._log_fh, stderr=self._log_fh,
+                                     env=self.env)
         return self.proc
 
     def start(self, timeout: float = 10) -> "KuraServer":

@@ -328,3 +328,41 @@ def test_init_certificate_names_loopback(kura_dir):
     assert "IP Address:127.0.0.1" in out
     assert re.search(r"IP Address:0:0:0:0:0:0:0:1|IP Address:::1", out), out
     assert not re.search(r"sha1With", out, re.I)
+
+
+# ---------------------------------------------------------- malloc cache
+
+def _start_env(kura_dir) -> bytes:
+    """Start serve and return the environment its running program was
+    started with (after its own re-execution: same process id).  The raw
+    block: glibc cuts GLIBC_TUNABLES at each ':' in place as it reads it."""
+    kura_dir.start()
+    return open(f"/proc/{kura_dir.proc.pid}/environ", "rb").read()
+
+
+def test_serve_runs_with_a_larger_malloc_cache(kura_dir):
+    """Performance (issue 7, docs/performance.md run 8): serve runs itself
+    again once with glibc's per-thread cache raised; an operator's own
+    tcache_count is kept, other tunables are kept and added to."""
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("GLIBC_TUNABLES", "KURA_TUNED")}
+
+    kura_dir.env = base
+    env = _start_env(kura_dir)
+    assert b"\0GLIBC_TUNABLES=glibc.malloc.tcache_count=256\0" in b"\0" + env
+    assert b"KURA_TUNED=1" in env           # the second start
+    assert kura_dir.session().get(kura_dir.url("/healthz")).status_code == 200
+    assert kura_dir.stop() == 0
+
+    kura_dir.env = dict(base, GLIBC_TUNABLES="glibc.malloc.mmap_threshold=131072")
+    env = _start_env(kura_dir)
+    assert (b"GLIBC_TUNABLES=glibc.malloc.mmap_threshold=131072\0"
+            b"glibc.malloc.tcache_count=256\0") in env
+    assert kura_dir.stop() == 0
+
+    kura_dir.env = dict(base, GLIBC_TUNABLES="glibc.malloc.tcache_count=16")
+    env = _start_env(kura_dir)
+    assert b"GLIBC_TUNABLES=glibc.malloc.tcache_count=16\0" in env
+    assert b"tcache_count=256" not in env
+    assert b"KURA_TUNED=" not in env        # not run again
+    assert kura_dir.stop() == 0
