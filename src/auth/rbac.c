@@ -95,10 +95,15 @@ rbac_format(rbac_perms perms)
 	struct kbuf b;
 
 	kbuf_init(&b, 4096);
-	for (size_t i = 0; i < rbac_catalogue_len; i++)
-		if (perms & rbac_catalogue[i].bit)
-			(void)kbuf_printf(&b, "%s%s", b.len ? "," : "",
-			    rbac_catalogue[i].name);
+	for (size_t i = 0; i < rbac_catalogue_len; i++) {
+		if (!(perms & rbac_catalogue[i].bit))
+			continue;
+		if ((b.len > 0 && kbuf_puts(&b, ",") != KURA_OK) ||
+		    kbuf_puts(&b, rbac_catalogue[i].name) != KURA_OK) {
+			kbuf_free(&b);
+			return NULL;
+		}
+	}
 	return kbuf_steal(&b, NULL);
 }
 

@@ -150,11 +150,24 @@ http_reply_raw(struct http_req *req, unsigned status, const char *type,
 void
 http_reply_json(struct http_req *req, unsigned status, json_t *body)
 {
-	char *s;
+	char stack[4096], *s = NULL;
+	size_t n;
 
 	if (body == NULL)
 		body = json_object();
-	s = json_dumps(body, JSON_COMPACT | JSON_ENSURE_ASCII);
+	/* into a stack buffer first: one copy out instead of json_dumps's
+	 * growing buffer; a larger body is written again at its size */
+	n = json_dumpb(body, stack, sizeof(stack), JSON_COMPACT | JSON_ENSURE_ASCII);
+	if (n > 0 && n <= sizeof(stack)) {
+		s = kura_strndup(stack, n);
+	} else if (n > 0 && n < SIZE_MAX && (s = kura_mallocarray(n + 1, 1)) != NULL) {
+		if (json_dumpb(body, s, n, JSON_COMPACT | JSON_ENSURE_ASCII) != n) {
+			free(s);
+			s = NULL;
+		} else {
+			s[n] = '\0';
+		}
+	}
 	json_decref(body);
 	reply_clear(req);
 	req->replied = true;
@@ -705,8 +718,12 @@ req_start(struct http_server *srv, struct http_req *req,
 	req->start_us = kura_mono_us();
 	req->path = url;
 	if (kcrypto_random(rnd, sizeof(rnd)) == KURA_OK) {
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			snprintf(req->request_id + 2 * i, 3, "%02x", rnd[i]);
+		static const char hex[] = "0123456789abcdef";
+		for (size_t i = 0; i < sizeof(rnd); i++) {
+			req->request_id[2 * i] = hex[rnd[i] >> 4];
+			req->request_id[2 * i + 1] = hex[rnd[i] & 15];
+		}
+		req->request_id[2 * sizeof(rnd)] = '\0';
 	} else {
 		snprintf(req->request_id, sizeof(req->request_id), "unavailable");
 	}
