@@ -12,7 +12,9 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/parse.h"
 #include "crypto/kcrypto.h"
+#include "http/jsontext.h"
 
 /* ---- records ---- */
 
@@ -102,17 +104,9 @@ put_str(struct hin *b, const char *s)
 static void
 put_int(struct hin *b, int64_t v)
 {
-	char num[24];
-	size_t i = sizeof(num);
-	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	char num[KURA_I64_TEXT_MAX];
 
-	do {
-		num[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		num[--i] = '-';
-	put_field(b, num + i, sizeof(num) - i);
+	put_field(b, num, kura_i64_text(v, num));
 }
 
 static void
@@ -274,26 +268,30 @@ advance(struct audit_heads *h, const struct store_audit *row)
 static kura_err append_with(struct store *s, struct audit_heads *h,
     const struct audit_rec *r, struct store_audit *ret_row);
 
-/* The stored text of a detail: compact, sorted keys, ASCII (so that an
- * export's object gives the same text back); one that is too long is
- * stored as AUDIT_DETAIL_TRUNCATED.  Written into a stack buffer first:
- * one allocation, not json_dumps's growing buffer and copy.  NULL if
- * out of memory. */
+/* The stored text of a detail: compact, sorted keys, ASCII, as
+ * json_dumps writes it (so that an export's object gives the same text
+ * back; http/jsontext.h); one that is too long is stored as
+ * AUDIT_DETAIL_TRUNCATED.  NULL if out of memory (or not UTF-8, which
+ * jansson's checked constructors never let in). */
 static char *
 detail_text(const json_t *d)
 {
-	char buf[AUDIT_DETAIL_MAX];
-	size_t n;
+	struct kbuf b;
+	char *s = NULL;
+	kura_err err;
 
 	if (d == NULL)
 		return kura_strdup("{}");
-	n = json_dumpb(d, buf, sizeof(buf),
-	    JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-	if (n == 0)
-		return NULL;
-	if (n > sizeof(buf))
-		return kura_strdup(AUDIT_DETAIL_TRUNCATED);
-	return kura_strndup(buf, n);
+	kbuf_init(&b, AUDIT_DETAIL_MAX);
+	err = kbuf_reserve(&b, 128);
+	if (err == KURA_OK)
+		err = json_text(d, true, &b);
+	if (err == KURA_OK)
+		s = kbuf_steal(&b, NULL);
+	else if (err == KURA_ETOOBIG)
+		s = kura_strdup(AUDIT_DETAIL_TRUNCATED);
+	kbuf_free(&b);
+	return s;
 }
 
 kura_err

@@ -20,8 +20,7 @@ kbuf_init_secret(struct kbuf *b, size_t max)
 	b->secret = 1;
 }
 
-/* Make room for need more bytes plus the terminator. */
-static kura_err
+kura_err
 kbuf_reserve(struct kbuf *b, size_t need)
 {
 	size_t want, ncap;

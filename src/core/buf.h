@@ -23,6 +23,8 @@ struct kbuf {
 void kbuf_init(struct kbuf *b, size_t max);
 /* As kbuf_init, but contents are wiped whenever memory is released. */
 void kbuf_init_secret(struct kbuf *b, size_t max);
+/* Make room for need more bytes plus the terminator (ETOOBIG past max). */
+kura_err kbuf_reserve(struct kbuf *b, size_t need);
 kura_err kbuf_append(struct kbuf *b, const void *p, size_t n);
 kura_err kbuf_puts(struct kbuf *b, const char *s);
 kura_err kbuf_printf(struct kbuf *b, const char *fmt, ...)

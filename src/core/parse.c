@@ -149,3 +149,20 @@ kura_parse_hostport(const char *s, char **ret_host, uint16_t *ret_port)
 	*ret_port = (uint16_t)port;
 	return KURA_OK;
 }
+
+size_t
+kura_i64_text(int64_t v, char buf[KURA_I64_TEXT_MAX])
+{
+	char num[KURA_I64_TEXT_MAX];
+	size_t i = sizeof(num);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		num[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		num[--i] = '-';
+	memcpy(buf, num + i, sizeof(num) - i);
+	return sizeof(num) - i;
+}

@@ -21,6 +21,10 @@ kura_err kura_parse_bool(const char *s, bool *ret_val);
 /* True if s is valid UTF-8 of at most max_bytes bytes with no control
  * characters (U+0000..U+001F, U+007F..U+009F). */
 bool kura_text_ok(const char *s, size_t max_bytes);
+/* The decimal text of v as "%lld" writes it, without printf's cost:
+ * written to buf (no NUL), its length returned. */
+#define KURA_I64_TEXT_MAX 20
+size_t kura_i64_text(int64_t v, char buf[KURA_I64_TEXT_MAX]);
 /* True if s is non-empty, at most max bytes, and every byte is in
  * [A-Za-z0-9] or in the extra set. */
 bool kura_token_ok(const char *s, size_t max, const char *extra);

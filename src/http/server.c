@@ -19,6 +19,7 @@
 #include "core/parse.h"
 #include "crypto/kcrypto.h"
 #include "http/http.h"
+#include "http/jsontext.h"
 #include "http/ratelimit.h"
 #include "http/tls.h"
 
@@ -39,6 +40,8 @@
 /* libmicrohttpd pool room beyond max_header_bytes: header bookkeeping,
  * our reply's header lines and headers somewhat over the limit. */
 #define POOL_SLACK (16 * 1024)
+/* a JSON reply is one object or one page of a list, far below this */
+#define REPLY_JSON_MAX ((size_t)64 << 20)
 
 enum req_state {
 	RS_NEW = 0,       /* headers seen, body (if any) arriving */
@@ -150,24 +153,18 @@ http_reply_raw(struct http_req *req, unsigned status, const char *type,
 void
 http_reply_json(struct http_req *req, unsigned status, json_t *body)
 {
-	char stack[4096], *s = NULL;
-	size_t n;
+	struct kbuf text;
+	char *s = NULL;
 
 	if (body == NULL)
 		body = json_object();
-	/* into a stack buffer first: one copy out instead of json_dumps's
-	 * growing buffer; a larger body is written again at its size */
-	n = json_dumpb(body, stack, sizeof(stack), JSON_COMPACT | JSON_ENSURE_ASCII);
-	if (n > 0 && n <= sizeof(stack)) {
-		s = kura_strndup(stack, n);
-	} else if (n > 0 && n < SIZE_MAX && (s = kura_mallocarray(n + 1, 1)) != NULL) {
-		if (json_dumpb(body, s, n, JSON_COMPACT | JSON_ENSURE_ASCII) != n) {
-			free(s);
-			s = NULL;
-		} else {
-			s[n] = '\0';
-		}
-	}
+	/* the text json_dumps would write, without its cost (jsontext.h);
+	 * most replies fit the first allocation */
+	kbuf_init(&text, REPLY_JSON_MAX);
+	if (kbuf_reserve(&text, 2048) == KURA_OK &&
+	    json_text(body, false, &text) == KURA_OK)
+		s = kbuf_steal(&text, NULL);
+	kbuf_free(&text);
 	json_decref(body);
 	reply_clear(req);
 	req->replied = true;

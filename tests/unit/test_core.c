@@ -749,6 +749,34 @@ strerror_names_every_code_and_handles_unknown(void **state)
 	assert_string_equal(kura_strerror((kura_err)1000), "unknown error");
 }
 
+/* kura_i64_text writes what "%lld" writes */
+static void
+i64_text_matches_printf(void **state)
+{
+	static const int64_t v[] = { 0, 1, -1, 9, 10, -10, 1800, INT64_MAX,
+	    INT64_MIN, INT64_MIN + 1, 1000000000000000000LL };
+	char want[32], got[KURA_I64_TEXT_MAX];
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]) + 10000; i++) {
+		int64_t n;
+		size_t len;
+		if (i < sizeof(v) / sizeof(v[0])) {
+			n = v[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			n = (int64_t)x >> (x % 60);
+		}
+		snprintf(want, sizeof(want), "%lld", (long long)n);
+		len = kura_i64_text(n, got);
+		assert_int_equal(len, strlen(want));
+		assert_memory_equal(got, want, len);
+	}
+}
+
 int
 main(void)
 {
@@ -788,6 +816,7 @@ main(void)
 		cmocka_unit_test(strerror_names_every_code_and_handles_unknown),
 		/* last: it overflows the heap under ASan until kbuf is fixed */
 		cmocka_unit_test(kbuf_with_size_max_limit_allocates_enough),
+		cmocka_unit_test(i64_text_matches_printf),
 	};
 
 	return cmocka_run_group_tests_name("core", core_tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "api/app.h"
 #include "auth/rbac.h"
 #include "http/http.h"
+#include "http/jsontext.h"
 
 /* ---- http_json_parse ---- */
 
@@ -736,6 +737,169 @@ api_routes_are_well_formed_and_reachable(void **state)
 	}
 }
 
+/* ---- json_text: byte for byte what json_dumps writes ---- */
+
+/* jansson's text, or NULL where it refuses */
+static char *
+jansson_text(const json_t *v, bool sort)
+{
+	return json_dumps(v, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY |
+	    (sort ? JSON_SORT_KEYS : 0));
+}
+
+static void
+same_text(const json_t *v)
+{
+	for (int sort = 0; sort < 2; sort++) {
+		struct kbuf b;
+		char *want = jansson_text(v, sort);
+		kura_err err;
+
+		kbuf_init(&b, 1 << 24);
+		err = json_text(v, sort, &b);
+		if (want == NULL) {
+			assert_int_equal(err, KURA_EINVAL);
+		} else {
+			assert_int_equal(err, KURA_OK);
+			assert_int_equal(b.len, strlen(want));
+			assert_memory_equal(b.data, want, b.len);
+		}
+		free(want);
+		kbuf_free(&b);
+	}
+}
+
+static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint32_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 11);
+}
+
+/* Random bytes of valid UTF-8 (with NULs, controls, quotes, '/', DEL and
+ * 2-, 3- and 4-byte characters), at most cap - 1 bytes. */
+static size_t
+random_text(char *buf, size_t cap)
+{
+	static const char *const pieces[] = {
+		"a", "Z", "0", " ", "\"", "\\", "/", "\b", "\f", "\n", "\r", "\t",
+		"\x01", "\x1f", "\x7f", "\xc2\x80", "\xc3\xa9", "\xdf\xbf",
+		"\xe0\xa0\x80", "\xe3\x81\x82", "\xed\x9f\xbf", "\xee\x80\x80",
+		"\xef\xbf\xbf", "\xf0\x90\x80\x80", "\xf0\x9f\x98\x80",
+		"\xf4\x8f\xbf\xbf", "key", "long text with spaces",
+	};
+	size_t n = 0, want = rng() % 24;
+
+	for (size_t i = 0; i < want; i++) {
+		const char *p;
+		size_t len;
+		if (rng() % 11 == 0) {          /* a NUL byte */
+			p = "";
+			len = 1;
+		} else {
+			p = pieces[rng() % (sizeof(pieces) / sizeof(pieces[0]))];
+			len = strlen(p);
+		}
+		if (n + len >= cap)
+			break;
+		memcpy(buf + n, p, len);
+		n += len;
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static json_t *
+random_value(int depth)
+{
+	static const json_int_t ints[] = { 0, 1, -1, 42, 1800, INT64_MAX,
+	    INT64_MIN, -9007199254740993LL };
+	static const double reals[] = { 0.0, -0.0, 0.1, 1.5, -3.0, 1e300,
+	    -2.5e-300, 123456789.125, 1e21, 5e-324 };
+	char text[256];
+	size_t n;
+	json_t *v;
+
+	switch (rng() % (depth < 4 ? 9 : 6)) {
+	case 0: return json_null();
+	case 1: return json_boolean(rng() & 1);
+	case 2: return json_integer(rng() % 3 ? (json_int_t)rng() - (1 << 30) :
+	    ints[rng() % (sizeof(ints) / sizeof(ints[0]))]);
+	case 3: return json_real(reals[rng() % (sizeof(reals) / sizeof(reals[0]))]);
+	case 4:
+	case 5:
+		n = random_text(text, sizeof(text));
+		return json_stringn(text, n);
+	case 6:
+		v = json_array();
+		for (uint32_t i = 0, k = rng() % 6; i < k; i++)
+			json_array_append_new(v, random_value(depth + 1));
+		return v;
+	default:
+		v = json_object();
+		for (uint32_t i = 0, k = rng() % 7; i < k; i++) {
+			n = random_text(text, 24);
+			json_object_setn_new(v, text, n, random_value(depth + 1));
+		}
+		return v;
+	}
+}
+
+static void
+json_text_matches_jansson(void **state)
+{
+	json_t *v;
+	struct kbuf b;
+
+	(void)state;
+	/* fixed cases */
+	v = json_pack("{s:s,s:[s,s],s:{},s:[],s:i,s:b,s:n,s:f}", "id", "usr_1",
+	    "roles", "tenant_admin", "x", "tenant", "a", "n", 7, "t", 1,
+	    "nul", "r", 0.25);
+	assert_non_null(v);
+	same_text(v);
+	json_decref(v);
+	v = json_stringn("a\0b\"c\\d/e\x7f\xc3\xa9\xf0\x9f\x98\x80\x1f", 17);
+	same_text(v);
+	json_decref(v);
+	/* sorted keys: bytes, shorter first on a common prefix */
+	v = json_pack("{s:i,s:i,s:i,s:i,s:i}", "b", 1, "ab", 2, "a", 3, "B", 4,
+	    "\xc3\xa9", 5);
+	same_text(v);
+	json_decref(v);
+	/* a string that is not UTF-8: refused, as by json_dumps */
+	v = json_pack("[o]", json_stringn_nocheck("\xc3(", 2));
+	same_text(v);
+	json_decref(v);
+	/* too deep */
+	v = json_array();
+	for (int i = 0; i < JSON_TEXT_DEPTH_MAX + 1; i++) {
+		json_t *outer = json_array();
+		json_array_append_new(outer, v);
+		v = outer;
+	}
+	kbuf_init(&b, 1 << 24);
+	assert_int_equal(json_text(v, false, &b), KURA_EINVAL);
+	kbuf_free(&b);
+	json_decref(v);
+	/* the buffer's limit */
+	v = json_pack("{s:s}", "k", "0123456789");
+	kbuf_init(&b, 10);
+	assert_int_equal(json_text(v, false, &b), KURA_ETOOBIG);
+	kbuf_free(&b);
+	json_decref(v);
+	/* random values, both key orders */
+	for (int i = 0; i < 20000; i++) {
+		v = random_value(0);
+		same_text(v);
+		json_decref(v);
+	}
+}
+
 int
 main(void)
 {
@@ -761,6 +925,7 @@ main(void)
 		cmocka_unit_test(method_parse_and_methods_str),
 		cmocka_unit_test(api_routes_name_permission_and_audit_action),
 		cmocka_unit_test(api_routes_are_well_formed_and_reachable),
+		cmocka_unit_test(json_text_matches_jansson),
 	};
 
 	return cmocka_run_group_tests_name("http", http_tests, NULL, NULL);
