@@ -60,10 +60,15 @@ struct store_ops {
 	 * instead of checkpointing in the committing thread; checkpoint()
 	 * copies what it can of the log into the database without blocking
 	 * anybody, and says how many frames the log has and how many of
-	 * them are now in the database.  NULL if the backend has no log. */
+	 * them are now in the database.  With restart, it also holds off
+	 * writers for a moment (a bounded wait, about 2 ms at most) to copy
+	 * the rest and let the log start again from its beginning; if
+	 * readers are still inside, it gives up (KURA_OK) and the log goes
+	 * on.  NULL if the backend has no log. */
 	void (*wal_notify)(void *be, void (*notify)(void *arg, int frames),
 	    void *arg);
-	kura_err (*checkpoint)(void *be, int *ret_log, int *ret_done);
+	kura_err (*checkpoint)(void *be, bool restart, int *ret_log,
+	    int *ret_done);
 	/* Group durability (store_group_start): a handle on the log of the
 	 * database at target, and sync(), which makes durable every commit
 	 * (lazy or not) that returned before sync() was called.  sync() runs

@@ -155,6 +155,9 @@ conn_destroy(void *arg)
 /* The log size (pages) at which a commit asks for a checkpoint: SQLite's
  * own wal_autocheckpoint default. */
 #define CKPT_FRAMES 1000
+/* The log size (pages, 16 MiB of 4 KiB) from which a checkpoint also
+ * makes the log start again (decisions #59). */
+#define CKPT_RESTART_FRAMES 4096
 
 struct store_ckpt {
 	struct store *s;
@@ -163,6 +166,8 @@ struct store_ckpt {
 	pthread_cond_t cond;
 	bool want, stop;
 	uint64_t runs;
+	uint64_t restarts;              /* checkpoints that asked for a restart */
+	int last_log;                   /* the log's size after the last one */
 	/* the log size that asks for the next checkpoint (see ckpt_main) */
 	atomic_int next_at;
 };
@@ -203,6 +208,7 @@ ckpt_main(void *arg)
 	struct sched_param sp = { .sched_priority = 0 };
 	struct store_conn *c;
 	int log, done;
+	bool restart;
 	kura_err err;
 
 	(void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
@@ -215,8 +221,11 @@ ckpt_main(void *arg)
 		k->want = false;
 		pthread_mutex_unlock(&k->lock);
 		log = done = 0;
+		/* a log this long has not started again for a while: copy the
+		 * rest and start it again, holding off writers for a moment */
+		restart = k->last_log >= CKPT_RESTART_FRAMES;
 		if ((err = conn_get(k->s, 1, &c)) == KURA_OK)
-			err = k->s->ops->checkpoint(c->be, &log, &done);
+			err = k->s->ops->checkpoint(c->be, restart, &log, &done);
 		if (err != KURA_OK)
 			log_warn("store: checkpoint failed: %s", kura_strerror(err));
 		/* the next one when the log has grown by a quarter more: a
@@ -226,6 +235,8 @@ ckpt_main(void *arg)
 		atomic_store(&k->next_at, log + CKPT_FRAMES / 4);
 		pthread_mutex_lock(&k->lock);
 		k->runs++;
+		k->restarts += restart;
+		k->last_log = log;
 	}
 	pthread_mutex_unlock(&k->lock);
 	store_thread_done(k->s);
@@ -279,15 +290,18 @@ ckpt_stop(struct store *s)
 }
 
 uint64_t
-store_checkpoints(struct store *s)
+store_checkpoints(struct store *s, uint64_t *ret_restarts)
 {
-	uint64_t n = 0;
+	uint64_t n = 0, r = 0;
 
 	if (s != NULL && s->ckpt != NULL) {
 		pthread_mutex_lock(&s->ckpt->lock);
 		n = s->ckpt->runs;
+		r = s->ckpt->restarts;
 		pthread_mutex_unlock(&s->ckpt->lock);
 	}
+	if (ret_restarts != NULL)
+		*ret_restarts = r;
 	return n;
 }
 

@@ -224,8 +224,10 @@ kura_err store_group_start(struct store *s);
 void store_group_stats(struct store *s, struct gsync_stats *ret);
 /* Checkpoints run by the checkpoint thread that store_group_start also
  * starts (commits then only signal it once the log holds 1000 pages,
- * instead of checkpointing in the committing thread); 0 without. */
-uint64_t store_checkpoints(struct store *s);
+ * instead of checkpointing in the committing thread); 0 without.
+ * *ret_restarts (may be NULL): how many of them also tried to start the
+ * log again because it had reached 4096 pages (decisions #59). */
+uint64_t store_checkpoints(struct store *s, uint64_t *ret_restarts);
 kura_err store_rollback(struct store *s);  /* safe to call with no tx */
 
 /* ---- tenant registry (operator scope) ---- */
