@@ -105,6 +105,29 @@ api_audit_detail(struct http_req *req, const char *key, json_t *value)
 		json_decref(value);
 }
 
+/* The row api_commit keeps for the observers, and the detail object it
+ * holds for them (decisions #55): they read it instead of parsing the
+ * text again.  Not for a detail that was stored cut. */
+static void
+keep_detail(struct store_audit *row, struct audit_rec *r)
+{
+	if (r->detail != NULL && row->detail != NULL &&
+	    strcmp(row->detail, AUDIT_DETAIL_TRUNCATED) != 0) {
+		row->detail_json = r->detail;
+		r->detail = NULL;
+	}
+}
+
+static void
+row_free(struct store_audit *row)
+{
+	if (row == NULL)
+		return;
+	json_decref((json_t *)row->detail_json);
+	store_audit_clear(row);
+	free(row);
+}
+
 /*
  * The request's transaction commits without waiting for the disk (with
  * group durability on): the WAL is appended, SQLite's write lock is
@@ -135,6 +158,8 @@ api_commit(struct http_req *req, unsigned status, const char *resource_id)
 		return KURA_ENOMEM;
 	fill(req, &r, status, resource_id);
 	err = audit_append_tx(app->store, &r, row);
+	if (err == KURA_OK)
+		keep_detail(row, &r);
 	audit_rec_clear(&r);
 	if (err == KURA_OK)
 		err = store_commit_grouped(app->store, &ticket);
@@ -150,22 +175,14 @@ api_commit(struct http_req *req, unsigned status, const char *resource_id)
 	req->commit_row = row;      /* notified by durable_done */
 	row = NULL;
 out:
-	if (row != NULL) {
-		store_audit_clear(row);
-		free(row);
-	}
+	row_free(row);
 	return err;
 }
 
 void
 api_commit_row_free(struct http_req *req)
 {
-	struct store_audit *row = req->commit_row;
-
-	if (row != NULL) {
-		store_audit_clear(row);
-		free(row);
-	}
+	row_free(req->commit_row);
 	req->commit_row = NULL;
 }
 

@@ -430,9 +430,11 @@ struct store_audit {
 	char prev_tenant_hash[STORE_INDEX_MAX];
 	char prev_hash[STORE_INDEX_MAX];
 	char hash[STORE_INDEX_MAX];
-	/* not stored: while the audit writer tells observers of the record
-	 * (audit_notify), the object detail was written from, so that they
-	 * need not parse it again; NULL otherwise.  Borrowed, read-only. */
+	/* not stored: while observers are told of the record (audit_notify)
+	 * by the audit writer or api_commit, the object detail was written
+	 * from, so that they need not parse it again; NULL otherwise.
+	 * Read-only for observers; whoever set it releases it
+	 * (store_audit_clear does not). */
 	const struct json_t *detail_json;
 };
 
