@@ -410,9 +410,38 @@ api_time(const struct api_auth *a, int64_t us)
 	local = (time_t)(secs + off);
 	if (gmtime_r(&local, &tm) == NULL)
 		return json_null();
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, sizeof(buf), "%s.%06lld%s", stamp, (long long)(us % 1000000),
-	    suffix);
+	if (tm.tm_year + 1900 < 1000 || tm.tm_year + 1900 > 9999) {
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(buf, sizeof(buf), "%s.%06lld%s", stamp,
+		    (long long)(us % 1000000), suffix);
+		return json_string(buf);
+	}
+	/* the common years without strftime and snprintf (two of these per
+	 * user in every reply): YYYY-MM-DDTHH:MM:SS.uuuuuu and the suffix */
+	{
+		unsigned f = (unsigned)(us % 1000000);
+		unsigned v[6] = { (unsigned)(tm.tm_year + 1900), (unsigned)tm.tm_mon + 1,
+		    (unsigned)tm.tm_mday, (unsigned)tm.tm_hour, (unsigned)tm.tm_min,
+		    (unsigned)tm.tm_sec };
+		char *p = buf;
+		size_t n = strlen(suffix);
+
+		p[0] = (char)('0' + v[0] / 1000);
+		p[1] = (char)('0' + v[0] / 100 % 10);
+		p[2] = (char)('0' + v[0] / 10 % 10);
+		p[3] = (char)('0' + v[0] % 10);
+		p += 4;
+		for (int i = 1; i < 6; i++) {
+			*p++ = i == 3 ? 'T' : i < 3 ? '-' : ':';
+			*p++ = (char)('0' + v[i] / 10);
+			*p++ = (char)('0' + v[i] % 10);
+		}
+		*p++ = '.';
+		for (int i = 5; i >= 0; i--, f /= 10)
+			p[i] = (char)('0' + f % 10);
+		p += 6;
+		memcpy(p, suffix, n + 1);
+	}
 	return json_string(buf);
 }
 

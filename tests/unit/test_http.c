@@ -10,11 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
+#include "api/api.h"
 #include "api/app.h"
 #include "auth/rbac.h"
+#include "core/tz.h"
 #include "http/http.h"
 #include "http/jsontext.h"
 
@@ -900,6 +903,74 @@ json_text_matches_jansson(void **state)
 	}
 }
 
+/* ---- api_time: RFC 3339 in the tenant's zone ---- */
+
+/* The text api_time wrote with strftime and snprintf (its oracle). */
+static void
+time_oracle(const char *zone, int64_t us, char *buf, size_t len)
+{
+	char stamp[32], suffix[16] = "Z";
+	int64_t secs = us / 1000000;
+	int32_t off = 0;
+	time_t local;
+	struct tm tm;
+
+	if (strcmp(zone, "UTC") != 0 && tz_offset(zone, secs, &off) == KURA_OK &&
+	    off % 60 == 0) {
+		int32_t m = off < 0 ? -off / 60 : off / 60;
+		snprintf(suffix, sizeof(suffix), "%c%02d:%02d", off < 0 ? '-' : '+',
+		    (int)(m / 60), (int)(m % 60));
+	} else {
+		off = 0;
+	}
+	local = (time_t)(secs + off);
+	assert_non_null(gmtime_r(&local, &tm));
+	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06lld%s", stamp, (long long)(us % 1000000), suffix);
+}
+
+static void
+api_time_matches_strftime(void **state)
+{
+	static const char *const zones[] = { "UTC", "Asia/Tokyo",
+	    "America/New_York", "Asia/Kolkata", "Pacific/Chatham" };
+	static const int64_t fixed[] = { 1, 999999, 1000000, 946684799999999LL,
+	    1767225600000000LL, 253402300799999999LL, 253402300800000000LL,
+	    INT64_MAX / 4 };
+	struct store_tenant t;
+	struct api_auth a;
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+	char want[80];
+
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	memset(&a, 0, sizeof(a));
+	a.tenant = &t;
+	for (size_t z = 0; z < sizeof(zones) / sizeof(zones[0]); z++) {
+		snprintf(t.timezone, sizeof(t.timezone), "%s", zones[z]);
+		for (int i = 0; i < 3000; i++) {
+			int64_t us;
+			json_t *got;
+			if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+				us = fixed[i];
+			} else {
+				x ^= x << 13;
+				x ^= x >> 7;
+				x ^= x << 17;
+				/* 1970 .. about 2300, and now and then far beyond */
+				us = (int64_t)(x % (i % 50 ? 10000000000000000ULL :
+				    200000000000000000ULL)) + 1;
+			}
+			time_oracle(zones[z], us, want, sizeof(want));
+			got = api_time(&a, us);
+			assert_non_null(got);
+			assert_string_equal(json_string_value(got), want);
+			json_decref(got);
+		}
+	}
+	assert_true(json_is_null(api_time(&a, 0)));
+}
+
 int
 main(void)
 {
@@ -926,6 +997,7 @@ main(void)
 		cmocka_unit_test(api_routes_name_permission_and_audit_action),
 		cmocka_unit_test(api_routes_are_well_formed_and_reachable),
 		cmocka_unit_test(json_text_matches_jansson),
+		cmocka_unit_test(api_time_matches_strftime),
 	};
 
 	return cmocka_run_group_tests_name("http", http_tests, NULL, NULL);
