@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,6 +61,12 @@ struct http_server {
 	struct http_app app;
 	struct MHD_Daemon *daemons[MAX_DAEMONS];
 	size_t n_daemons;
+	/* the listen sockets, accepted by our own thread (see acceptor_main);
+	 * -1 once closed */
+	int listen_fds[MAX_DAEMONS];
+	pthread_t acceptor;
+	bool acceptor_started;
+	int accept_wake;                    /* eventfd that stops it, or -1 */
 	atomic_uint in_flight;
 	atomic_bool draining;
 	char hsts[64];
@@ -1145,6 +1153,124 @@ bad:
 	return -1;
 }
 
+/*
+ * The acceptor thread (kura-accept).  libmicrohttpd does not accept on
+ * its own (MHD_USE_NO_LISTEN_SOCKET): this thread takes each new
+ * connection and hands it to the address's daemon (MHD_add_connection,
+ * which applies the connection and per-address limits and closes the
+ * socket if it refuses it).  The reason is shutdown: to stop accepting
+ * while requests drain, libmicrohttpd 0.9.75 offers MHD_quiesce_daemon,
+ * which with epoll and internal threads races with the daemon's own
+ * threads over removing the listen socket from their epoll sets, and
+ * aborts the process when it loses (decisions #60).  Here stopping is
+ * ours: join this thread, close the sockets, and new connections are
+ * refused at once.
+ */
+/* The daemon of address i holds max_connections already. */
+static bool
+at_limit(struct http_server *srv, size_t i)
+{
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->daemons[i],
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return di != NULL && di->num_connections >= srv->cfg->max_connections;
+}
+
+static void *
+acceptor_main(void *arg)
+{
+	struct http_server *srv = arg;
+	struct pollfd pfd[MAX_DAEMONS + 1];
+	size_t n = srv->n_daemons, i;
+	int64_t quiet_until = 0;
+
+	for (i = 0; i < n; i++) {
+		pfd[i].fd = srv->listen_fds[i];
+		pfd[i].events = POLLIN;
+	}
+	pfd[n].fd = srv->accept_wake;
+	pfd[n].events = POLLIN;
+	for (;;) {
+		int wait_ms = -1;
+
+		/* at the connection limit an address's queue waits in the
+		 * kernel (as with libmicrohttpd's own accept) until one of its
+		 * connections closes; looked at again every 50 ms */
+		for (i = 0; i < n; i++) {
+			bool full = at_limit(srv, i);
+			pfd[i].events = full ? 0 : POLLIN;
+			if (full)
+				wait_ms = 50;
+		}
+		if (poll(pfd, (nfds_t)n + 1, wait_ms) < 0) {
+			if (errno != EINTR)
+				(void)usleep(10000);
+			continue;
+		}
+		if (pfd[n].revents != 0)
+			break;                      /* acceptor_stop */
+		for (i = 0; i < n; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			/* what is queued, a bounded batch per address in turn,
+			 * and never past the limit (the count may have grown
+			 * since poll began) */
+			for (int k = 0; k < 64 && !at_limit(srv, i); k++) {
+				struct sockaddr_storage ss;
+				socklen_t sl = sizeof(ss);
+				int c = accept4(pfd[i].fd, (struct sockaddr *)&ss, &sl,
+				    SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+				if (c >= 0) {
+					/* closes c itself if it refuses it */
+					(void)MHD_add_connection(srv->daemons[i], c,
+					    (const struct sockaddr *)&ss, sl);
+					continue;
+				}
+				if (errno == EINTR || errno == ECONNABORTED ||
+				    errno == EPROTO)
+					continue;
+				if (errno != EAGAIN && errno != EWOULDBLOCK) {
+					/* out of descriptors or memory: the socket
+					 * stays readable, so pause instead of
+					 * spinning; say so at most every 10 s */
+					if (kura_mono_us() >= quiet_until) {
+						log_warn("accept failed: %s",
+						    strerror(errno));
+						quiet_until = kura_mono_us() + 10000000;
+					}
+					(void)usleep(10000);
+				}
+				break;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Stop accepting: new connections are refused from now on.  Idempotent;
+ * also closes the sockets of a server whose acceptor never started. */
+static void
+acceptor_stop(struct http_server *srv)
+{
+	if (srv->acceptor_started) {
+		uint64_t one = 1;
+		while (write(srv->accept_wake, &one, sizeof(one)) < 0 &&
+		    errno == EINTR)
+			;
+		pthread_join(srv->acceptor, NULL);
+		srv->acceptor_started = false;
+	}
+	for (size_t i = 0; i < MAX_DAEMONS; i++) {
+		if (srv->listen_fds[i] >= 0)
+			close(srv->listen_fds[i]);
+		srv->listen_fds[i] = -1;
+	}
+	if (srv->accept_wake >= 0)
+		close(srv->accept_wake);
+	srv->accept_wake = -1;
+}
+
 kura_err
 http_server_reload_cert(struct http_server *srv, char **ret_msg)
 {
@@ -1164,6 +1290,9 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 	srv = kura_calloc(1, sizeof(*srv));
 	if (srv == NULL)
 		return KURA_ENOMEM;
+	for (size_t i = 0; i < MAX_DAEMONS; i++)
+		srv->listen_fds[i] = -1;
+	srv->accept_wake = -1;
 	srv->cfg = cfg;
 	srv->app = *app;
 	/* libmicrohttpd reports fatal internal errors here; never continue. */
@@ -1232,11 +1361,13 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 			err = KURA_EIO;
 			goto fail;
 		}
+		srv->listen_fds[i] = fd;
+		/* no listen socket: acceptor_main hands it the connections */
 		srv->daemons[i] = MHD_start_daemon(
 		    MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD |
-		    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC,
+		    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
+		    MHD_USE_NO_LISTEN_SOCKET,
 		    0, NULL, NULL, on_request, srv,
-		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		    MHD_OPTION_HTTPS_CERT_CALLBACK, tls_cert_callback,
 		    MHD_OPTION_HTTPS_PRIORITIES, http_tls_priorities,
 		    MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -1251,7 +1382,6 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 		    MHD_OPTION_STRICT_FOR_CLIENT, 0,
 		    MHD_OPTION_END);
 		if (srv->daemons[i] == NULL) {
-			close(fd);
 			*ret_msg = srv_msg("cannot start the HTTPS server on %s",
 			    cfg->listen[i]);
 			err = KURA_EIO;
@@ -1259,6 +1389,15 @@ http_server_start(const struct kura_config *cfg, const struct http_app *app,
 		}
 		srv->n_daemons++;
 	}
+	srv->accept_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->accept_wake < 0 ||
+	    pthread_create(&srv->acceptor, NULL, acceptor_main, srv) != 0) {
+		*ret_msg = srv_msg("cannot start the accepting thread");
+		err = KURA_ENOMEM;
+		goto fail;
+	}
+	srv->acceptor_started = true;
+	(void)pthread_setname_np(srv->acceptor, "kura-accept");
 	*ret_srv = srv;
 	return KURA_OK;
 fail:
@@ -1270,11 +1409,7 @@ void
 http_server_quiesce(struct http_server *srv)
 {
 	atomic_store(&srv->draining, true);
-	for (size_t i = 0; i < srv->n_daemons; i++) {
-		MHD_socket fd = MHD_quiesce_daemon(srv->daemons[i]);
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
-	}
+	acceptor_stop(srv);
 }
 
 unsigned
@@ -1294,6 +1429,7 @@ http_server_stop(struct http_server *srv)
 	pthread_mutex_unlock(&srv->qlock);
 	for (size_t i = 0; i < srv->n_workers; i++)
 		pthread_join(srv->workers[i], NULL);
+	acceptor_stop(srv);
 	for (size_t i = 0; i < srv->n_daemons; i++)
 		MHD_stop_daemon(srv->daemons[i]);
 	rl_stop(srv);

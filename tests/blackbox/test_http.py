@@ -423,3 +423,89 @@ def test_mon3_parallel_bad_requests_do_not_hurt(kura_shared):
         t.join(60)
     assert not errors, errors
     assert kura_shared.session().get(kura_shared.url("/healthz")).status_code == 200
+
+
+# ------------------------------------------------------- connection limits
+
+def _handshake(kura, v6=False, timeout=5.0):
+    """A TCP connection and a TLS handshake that waits at most timeout:
+    the socket, or the exception the handshake raised."""
+    import socket
+    import ssl
+    from kura_fixture import tls_context
+    host = "::1" if v6 else "127.0.0.1"
+    raw = socket.create_connection((host, kura.port), timeout=5)
+    s = tls_context(kura.cert_path).wrap_socket(
+        raw, server_hostname=host, do_handshake_on_connect=False)
+    s.settimeout(timeout)
+    try:
+        s.do_handshake()
+    except (OSError, ssl.SSLError) as e:
+        s.close()
+        return e
+    return s
+
+
+def _get(s) -> int:
+    from kura_fixture import read_http_response
+    s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    return read_http_response(s, timeout=5).status
+
+
+def test_connections_per_address_are_limited(kura_factory):
+    """MON-3: max_connections_per_ip: a third connection from one client
+    address is closed at once; another address is not affected; once one
+    closes, the address may connect again.  (On ::1: the start-up check
+    may still hold a connection on 127.0.0.1.)"""
+    srv = kura_factory(settings={("server", "max_connections_per_ip"): "2"})
+    a, b = _handshake(srv, v6=True), _handshake(srv, v6=True)
+    try:
+        assert _get(a) == 200 and _get(b) == 200
+        third = _handshake(srv, v6=True)
+        assert isinstance(third, Exception), "a third connection was served"
+        assert _get(b) == 200
+        other = _handshake(srv)
+        assert not isinstance(other, Exception), other
+        assert _get(other) == 200
+        other.close()
+        a.close()
+        for _ in range(50):           # the server sees the close soon
+            again = _handshake(srv, v6=True)
+            if not isinstance(again, Exception):
+                break
+        assert not isinstance(again, Exception), again
+        assert _get(again) == 200
+        again.close()
+    finally:
+        a.close()
+        b.close()
+
+
+def test_connections_over_the_limit_wait_then_are_served(kura_factory):
+    """MON-3: max_connections per listen address: a connection over it
+    waits in the kernel's queue (no handshake) until one closes, then it
+    is served; the server stays healthy.  (On ::1, as above.)"""
+    import socket
+    from kura_fixture import tls_context
+    srv = kura_factory(settings={("server", "max_connections"): "2"})
+    a, b = _handshake(srv, v6=True), _handshake(srv, v6=True)
+    waiting = None
+    try:
+        assert _get(a) == 200 and _get(b) == 200
+        raw = socket.create_connection(("::1", srv.port), timeout=5)
+        waiting = tls_context(srv.cert_path).wrap_socket(
+            raw, server_hostname="::1", do_handshake_on_connect=False)
+        waiting.settimeout(1.0)
+        with pytest.raises((socket.timeout, TimeoutError)):
+            waiting.do_handshake()          # not taken while at the limit
+        assert _get(b) == 200
+        a.close()
+        waiting.settimeout(5.0)
+        waiting.do_handshake()              # taken once a connection closed
+        assert _get(waiting) == 200
+        assert _get(b) == 200
+    finally:
+        a.close()
+        b.close()
+        if waiting is not None:
+            waiting.close()
