@@ -2,7 +2,6 @@
  * Audit records: build, hash, chain, append (in a caller's transaction or
  * on the group-commit writer thread), notify observers.
  */
-#include <gnutls/crypto.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,9 @@
 #include "core/parse.h"
 #include "crypto/kcrypto.h"
 #include "http/jsontext.h"
+
+_Static_assert(AUDIT_HASH_HEX == KCRYPTO_INDEX_HEX_LEN,
+    "audit_row_hash writes kcrypto_sha256_hex's text");
 
 /* ---- records ---- */
 
@@ -137,7 +139,7 @@ put_row(struct hin *b, const struct store_audit *r)
 kura_err
 audit_row_hash(const struct store_audit *r, char ret_hex[AUDIT_HASH_HEX + 1])
 {
-	uint8_t stack[1024], digest[32];
+	uint8_t stack[1024];
 	struct hin b = { stack, sizeof(stack), 0, false };
 	size_t need;
 	kura_err err = KURA_OK;
@@ -158,16 +160,7 @@ audit_row_hash(const struct store_audit *r, char ret_hex[AUDIT_HASH_HEX + 1])
 			goto out;
 		}
 	}
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, b.p, b.len, digest) < 0) {
-		err = KURA_ECRYPTO;
-		goto out;
-	}
-	for (size_t i = 0; i < sizeof(digest); i++) {
-		static const char hex[] = "0123456789abcdef";
-		ret_hex[2 * i] = hex[digest[i] >> 4];
-		ret_hex[2 * i + 1] = hex[digest[i] & 15];
-	}
-	ret_hex[AUDIT_HASH_HEX] = '\0';
+	err = kcrypto_sha256_hex(b.p, b.len, ret_hex);
 out:
 	if (b.p != stack)
 		free(b.p);

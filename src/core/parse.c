@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,49 +46,65 @@ kura_parse_bool(const char *s, bool *ret_val)
 	return KURA_EINVAL;
 }
 
+size_t
+kura_utf8_next(const unsigned char *s, size_t n, uint32_t *ret_cp)
+{
+	uint32_t cp, min;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	*ret_cp = cp;
+	return len;
+}
+
 bool
 kura_text_ok(const char *s, size_t max_bytes)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = 0;
+	size_t n = 0, k;
+	uint32_t cp;
 
 	if (s == NULL)
 		return false;
 	while (*p != '\0') {
-		unsigned c = *p;
-		unsigned cp;
-		int extra;
-
-		if (c < 0x80) {
-			if (c < 0x20 || c == 0x7f)
+		if (*p < 0x80) {
+			if (*p < 0x20 || *p == 0x7f)
 				return false;
 			p++;
 			n++;
 			continue;
-		} else if ((c & 0xe0) == 0xc0) {
-			cp = c & 0x1f;
-			extra = 1;
-		} else if ((c & 0xf0) == 0xe0) {
-			cp = c & 0x0f;
-			extra = 2;
-		} else if ((c & 0xf8) == 0xf0) {
-			cp = c & 0x07;
-			extra = 3;
-		} else {
-			return false;
 		}
-		for (int i = 1; i <= extra; i++) {
-			if ((p[i] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i] & 0x3f);
-		}
-		/* overlong, surrogate, out of range, C1 controls */
-		if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) ||
-		    (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+		/* not UTF-8, or a C1 control */
+		if ((k = kura_utf8_next(p, SIZE_MAX, &cp)) == 0 ||
+		    (cp >= 0x80 && cp <= 0x9f))
 			return false;
-		p += extra + 1;
-		n += (size_t)extra + 1;
+		p += k;
+		n += k;
 	}
 	return n <= max_bytes;
 }

@@ -21,6 +21,13 @@ kura_err kura_parse_bool(const char *s, bool *ret_val);
 /* True if s is valid UTF-8 of at most max_bytes bytes with no control
  * characters (U+0000..U+001F, U+007F..U+009F). */
 bool kura_text_ok(const char *s, size_t max_bytes);
+/* The code point of the UTF-8 sequence that starts at s[0] (a byte of
+ * 0x80 or more) and its length in bytes; 0 if it is not valid UTF-8:
+ * a bad lead or continuation byte, an overlong form, a surrogate, or
+ * above U+10FFFF.  Reads no further than n bytes, and no further than
+ * the first byte that is not a continuation (so a NUL-terminated string
+ * may pass SIZE_MAX). */
+size_t kura_utf8_next(const unsigned char *s, size_t n, uint32_t *ret_cp);
 /* The decimal text of v as "%lld" writes it, without printf's cost:
  * written to buf (no NUL), its length returned. */
 #define KURA_I64_TEXT_MAX 20

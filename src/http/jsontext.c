@@ -1,8 +1,9 @@
 /*
  * JSON text of a jansson value; see jsontext.h.  The rules are jansson
  * 2.14's (dump.c): strings escape '"', '\\', \b \f \n \r \t by name, other
- * controls and every code point above 0x7F as \uXXXX in upper-case hex
- * (a surrogate pair above 0xFFFF); DEL and '/' are written as they are.
+ * controls and every code point above 0x7F as \u and four upper-case hex
+ * digits (a surrogate pair above 0xFFFF); DEL and '/' are written as they
+ * are.
  * Integers in decimal; reals through jansson itself (its %.17g rules).
  * Objects in insertion order, or sorted by key bytes (shorter first on a
  * common prefix).  tests/unit/test_http.c and tests/fuzz/fuzz_jsontext.c
@@ -45,7 +46,7 @@ put_lit(struct kbuf *b, const char *p, size_t n)
 	return err;
 }
 
-/* \uXXXX; the caller made room for it */
+/* \u and cp as four hex digits; the caller made room for them */
 static void
 put_u(struct kbuf *b, unsigned cp)
 {
@@ -55,49 +56,12 @@ put_u(struct kbuf *b, unsigned cp)
 	put(b, e, sizeof(e));
 }
 
-/* The code point of the UTF-8 sequence at s[0..n) (n >= 1, s[0] >= 0x80)
- * and its length; 0 if it is not valid UTF-8 (as jansson's utf8.c:
- * no overlong forms, no surrogates, nothing above U+10FFFF). */
-static size_t
-utf8_next(const unsigned char *s, size_t n, unsigned *ret_cp)
-{
-	unsigned cp, min;
-	size_t len, i;
-
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		len = 2;
-		cp = s[0] & 0x1F;
-		min = 0x80;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		len = 3;
-		cp = s[0] & 0x0F;
-		min = 0x800;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		len = 4;
-		cp = s[0] & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	*ret_cp = cp;
-	return len;
-}
-
 static kura_err
 put_string(struct kbuf *b, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0, k;
-	unsigned cp;
+	uint32_t cp;
 	kura_err err;
 
 	/* most strings need no escape: room for all of it at once */
@@ -133,7 +97,7 @@ put_string(struct kbuf *b, const char *str, size_t n)
 			put_u(b, c);
 			i++;
 		} else {
-			if ((k = utf8_next(s + i, n - i, &cp)) == 0)
+			if ((k = kura_utf8_next(s + i, n - i, &cp)) == 0)
 				return KURA_EINVAL;
 			if (cp <= 0xFFFF) {
 				put_u(b, cp);

@@ -1,6 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <sodium.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -723,12 +724,8 @@ req_start(struct http_server *srv, struct http_req *req,
 	req->start_us = kura_mono_us();
 	req->path = url;
 	if (kcrypto_random(rnd, sizeof(rnd)) == KURA_OK) {
-		static const char hex[] = "0123456789abcdef";
-		for (size_t i = 0; i < sizeof(rnd); i++) {
-			req->request_id[2 * i] = hex[rnd[i] >> 4];
-			req->request_id[2 * i + 1] = hex[rnd[i] & 15];
-		}
-		req->request_id[2 * sizeof(rnd)] = '\0';
+		sodium_bin2hex(req->request_id, sizeof(req->request_id), rnd,
+		    sizeof(rnd));
 	} else {
 		snprintf(req->request_id, sizeof(req->request_id), "unavailable");
 	}

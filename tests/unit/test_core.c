@@ -749,6 +749,51 @@ strerror_names_every_code_and_handles_unknown(void **state)
 	assert_string_equal(kura_strerror((kura_err)1000), "unknown error");
 }
 
+/* kura_utf8_next: valid sequences and each way one can be wrong */
+static void
+utf8_next_decodes_and_refuses(void **state)
+{
+	static const struct {
+		const char *s;
+		size_t n;
+		size_t len;
+		uint32_t cp;
+	} c[] = {
+		{ "\xc2\x80", 2, 2, 0x80 },
+		{ "\xc3\xa9", 2, 2, 0xe9 },
+		{ "\xdf\xbf", 2, 2, 0x7ff },
+		{ "\xe0\xa0\x80", 3, 3, 0x800 },
+		{ "\xed\x9f\xbf", 3, 3, 0xd7ff },
+		{ "\xee\x80\x80", 3, 3, 0xe000 },
+		{ "\xef\xbf\xbf", 3, 3, 0xffff },
+		{ "\xf0\x90\x80\x80", 4, 4, 0x10000 },
+		{ "\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff },
+		{ "\xc0\x80", 2, 0, 0 },            /* overlong NUL */
+		{ "\xc1\xbf", 2, 0, 0 },            /* overlong */
+		{ "\xe0\x9f\xbf", 3, 0, 0 },        /* overlong */
+		{ "\xf0\x8f\xbf\xbf", 4, 0, 0 },    /* overlong */
+		{ "\xed\xa0\x80", 3, 0, 0 },        /* surrogate */
+		{ "\xed\xbf\xbf", 3, 0, 0 },        /* surrogate */
+		{ "\xf4\x90\x80\x80", 4, 0, 0 },    /* above U+10FFFF */
+		{ "\xf5\x80\x80\x80", 4, 0, 0 },    /* bad lead */
+		{ "\x80", 1, 0, 0 },                /* lone continuation */
+		{ "\xc3(", 2, 0, 0 },               /* bad continuation */
+		{ "\xe3\x81", 2, 0, 0 },            /* cut by n */
+		{ "\xe3\x81\x82", 2, 0, 0 },        /* cut by n */
+		{ "\xe3\x81", SIZE_MAX, 0, 0 },     /* stops at the NUL */
+		{ "\xc3\xa9", 0, 0, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		uint32_t cp = 0xdeadbeef;
+		size_t len = kura_utf8_next((const unsigned char *)c[i].s, c[i].n, &cp);
+		assert_int_equal(len, c[i].len);
+		if (len > 0)
+			assert_int_equal(cp, c[i].cp);
+	}
+}
+
 /* kura_i64_text writes what "%lld" writes */
 static void
 i64_text_matches_printf(void **state)
@@ -817,6 +862,7 @@ main(void)
 		/* last: it overflows the heap under ASan until kbuf is fixed */
 		cmocka_unit_test(kbuf_with_size_max_limit_allocates_enough),
 		cmocka_unit_test(i64_text_matches_printf),
+		cmocka_unit_test(utf8_next_decodes_and_refuses),
 	};
 
 	return cmocka_run_group_tests_name("core", core_tests, NULL, NULL);
